@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up .venv, fetch the offline data and models, run the offline study end to end
+#   make test   set up .venv and run the test suite
+# Both are idempotent: the venv is rebuilt only when pyproject.toml changes; caches live in
+# $(MOLLIA_HOME) (default ~/.cache/mollia).
+
+PYTHON ?= python3
+VENV ?= .venv
+# CPU wheel on this platform. GPU users: make TORCH_SPEC="torch==2.13.0" TORCH_INDEX=https://download.pytorch.org/whl/cu126
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+EXTRAS ?= dev,slurm
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.mollia-installed
+
+.PHONY: venv demo test clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(VPY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+demo: venv
+	$(VENV)/bin/mollia demo
+
+test: venv
+	$(VPY) -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)

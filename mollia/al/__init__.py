@@ -1,0 +1,1 @@
+"""Active-learning stage: Algorithm 1, backbones, the robust loss, query strategies, records."""

@@ -1,0 +1,5 @@
+"""`mollia data ...` verbs (placeholder until its stage lands: registers nothing yet)."""
+
+
+def register(subparsers) -> None:
+    return None

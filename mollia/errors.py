@@ -1,0 +1,24 @@
+"""Errors that name the problem. Every user-facing failure raises a subclass of MolliaError."""
+
+
+class MolliaError(Exception):
+    """Base class of every error mollia raises on purpose."""
+
+
+class UnknownNameError(MolliaError, KeyError):
+    """An unknown dataset, model, method, strategy or parameter name."""
+
+    def __init__(self, kind: str, name: str, known):
+        self.kind, self.name, self.known = kind, name, sorted(known)
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(self.known)}")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return self.args[0]
+
+
+class DataError(MolliaError, ValueError):
+    """Bad input data: missing column, empty text, label outside the list, too few items."""
+
+
+class CacheError(MolliaError):
+    """A cache or results file is corrupt or does not match the parameters asked for."""
