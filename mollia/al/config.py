@@ -1,0 +1,134 @@
+"""`ALConfig`: every parameter of one active-learning run (Algorithm 1), validated.
+
+A run's records (``metrics.json``) store ``params = ALConfig.to_params()``; a resumed run with
+different params is refused (CacheError) rather than mixing two configurations in one curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from mollia.errors import MolliaError
+
+ORACLE = "oracle"
+BACKBONE_KINDS = ("head", "finetune")
+# Learning-rate defaults: the paper's 5e-5 for full fine-tuning; a freshly initialised MLP head on
+# frozen embeddings needs a much larger step to converge within 40 epochs (measured on TREC).
+DEFAULT_LR = {"head": 1e-3, "finetune": 5e-5}
+
+
+class ConfigError(MolliaError, ValueError):
+    """An AL run parameter is out of range or malformed."""
+
+
+@dataclass(frozen=True)
+class ALConfig:
+    """Parameters of one AL run. Defaults follow the paper (Implementation section).
+
+    dataset / dataset_source: name for ``mollia.data.load_dataset`` and its source (auto|offline|hub).
+    probes: path of the probe table (cache file/folder or released arrays); None only for ``oracle``.
+    strategy / strategy_params: ``mollia.al.strategies.make_strategy`` name and parameters.
+    annotator / annotator_params: ``oracle`` or a ``mollia.annotators.make_annotator`` name.
+    backbone: ``head:<encoder>`` (frozen cached embeddings + MLP head) or ``finetune:<encoder>``.
+    iterations, initial, batch_size: Algorithm 1 (10 iterations, 50 initial items, B = 50).
+    negative_learning, discrepancy: the ablation switches of Table 4 (A: both on ... D: both off).
+    alpha: W_d of Eq. 8; lambda_start/lambda_end: the linear lambda of Eq. 9.
+    lr (None = backbone default, see DEFAULT_LR), epochs, patience, train_batch_size,
+    weight_decay, max_length, hidden_size, dropout: training of the AL model.
+    pool_size: optional cap on the pool (a seeded subsample of it); None = the whole pool.
+    device: ``cpu`` or ``cuda``.
+    """
+
+    dataset: str = "trec"
+    probes: str | None = None
+    strategy: str = "random"
+    annotator: str = "molam"
+    backbone: str = "head:minilm-l6"
+    iterations: int = 10
+    seed: int = 0
+    initial: int = 50
+    batch_size: int = 50
+    negative_learning: bool = True
+    discrepancy: bool = True
+    alpha: float = 0.5
+    lambda_start: float = 0.4
+    lambda_end: float = 1.0
+    lr: float | None = None
+    epochs: int = 40
+    patience: int = 10
+    train_batch_size: int = 16
+    weight_decay: float = 0.01
+    max_length: int = 128
+    hidden_size: int = 256
+    dropout: float = 0.2
+    pool_size: int | None = None
+    device: str = "cpu"
+    dataset_source: str = "auto"
+    strategy_params: dict[str, Any] = field(default_factory=dict)
+    annotator_params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def backbone_kind(self) -> str:
+        return self.backbone.split(":", 1)[0]
+
+    @property
+    def encoder(self) -> str:
+        return self.backbone.split(":", 1)[1]
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.lr) if self.lr is not None else DEFAULT_LR[self.backbone_kind]
+
+    @property
+    def is_oracle(self) -> bool:
+        return self.annotator == ORACLE
+
+    def to_params(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field (what metrics.json records and resume compares)."""
+        params = asdict(self)
+        params["probes"] = None if self.probes is None else str(self.probes)
+        return params
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "ALConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ConfigError(f"unknown AL parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**params)
+
+    def validate(self) -> None:
+        kind, _, encoder = self.backbone.partition(":")
+        if kind not in BACKBONE_KINDS or not encoder:
+            raise ConfigError(f"backbone must be 'head:<encoder>' or 'finetune:<encoder>', got {self.backbone!r}")
+        for name in ("iterations", "initial", "batch_size", "epochs", "patience", "train_batch_size",
+                     "max_length", "hidden_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name} must be an integer, got {value!r}")
+            if value < (0 if name == "iterations" else 1):
+                raise ConfigError(f"{name} must be {'>= 0' if name == 'iterations' else 'positive'}, got {value}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not 0.0 < float(self.alpha) <= 1.0:
+            raise ConfigError(f"alpha must be in (0, 1] (Eq. 8), got {self.alpha}")
+        for name in ("lambda_start", "lambda_end", "weight_decay"):
+            if float(getattr(self, name)) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr is not None and not float(self.lr) > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pool_size is not None and (not isinstance(self.pool_size, int) or self.pool_size < self.initial):
+            raise ConfigError(f"pool_size must be an integer >= initial ({self.initial}), got {self.pool_size!r}")
+        if self.device not in ("cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ConfigError(f"device must be 'cpu' or 'cuda[:n]', got {self.device!r}")
+        if self.dataset_source not in ("auto", "offline", "hub"):
+            raise ConfigError(f"dataset_source must be auto, offline or hub, got {self.dataset_source!r}")
+        if not isinstance(self.strategy_params, dict) or not isinstance(self.annotator_params, dict):
+            raise ConfigError("strategy_params and annotator_params must be dicts")

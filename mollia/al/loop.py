@@ -1,0 +1,219 @@
+"""Algorithm 1 of the paper (MoLLIA training and update strategy), resumable.
+
+    config = ALConfig(dataset="trec", probes="/path/to/probes", strategy="coreset", annotator="molam")
+    metrics = run_al(config, "results/al/trec-coreset-molam-0")
+
+Iteration 0 trains the AL model on the initial labelled set (``initial`` pool items with their
+ground-truth labels, W = 1, no negative labels). Iteration i = 1..iterations:
+
+1. the strategy queries ``batch_size`` items of the unlabelled pool with the current model;
+2. their labels y+ and negative labels y- come from the annotator (Eq. 6; fitted once, see
+   annotate.py), never from the ground truth unless the annotator is the oracle;
+3. d_anno = [argmax of the PREVIOUS iteration's model != y+] (computed before the items are
+   trained on) and W_d = 1 or alpha (Eq. 8); both stay as computed when the item was added;
+4. the items move to the labelled set; the model is retrained from a cold start with
+   L = W_d * CE + lambda_i * L_neg (Eqs. 7, 9), lambda_i linear from lambda_start to lambda_end;
+5. it is evaluated on the test split, and the row is written (metrics.json + state) atomically.
+
+Switches: ``negative_learning=False`` drops L_neg (y- ignored), ``discrepancy=False`` sets every
+W_d = 1: the ablation variants A (both on), B (no discrepancy), C (no negatives), D (neither).
+The pool is the train split's items that have probes; early stopping uses the validation split.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from mollia.al.annotate import AnnotatorFactory, annotate_pool
+from mollia.al.backbones import EmbedFn, make_backbone
+from mollia.al.checkpoint import LabelledItems, RunState, metrics_document
+from mollia.al.config import ALConfig, ConfigError
+from mollia.al.loss import discrepancy_weights, lambda_schedule
+from mollia.al.memory import peak_memory_mb, reset_peak
+from mollia.al.records import added_rows, initial_row_fields, test_metrics
+from mollia.annotators.types import LabelledSet
+from mollia.data.dataset import Dataset
+from mollia.errors import DataError
+from mollia.probes.table import ProbeTable
+
+log = logging.getLogger(__name__)
+
+# independent random streams of a run, each a pure function of (seed, stream, iteration)
+_POOL, _INITIAL, _QUERY, _TRAIN = 0, 1, 2, 3
+
+
+def _rng(seed: int, stream: int, iteration: int = 0) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, iteration])
+
+
+def _train_seed(seed: int, iteration: int) -> int:
+    return int(np.random.SeedSequence([seed, _TRAIN, iteration]).generate_state(1)[0])
+
+
+def load_probes(path: str | Path, dataset: str) -> ProbeTable:
+    """A probe table from ``path``: the engine's loader (cache file/folder or released arrays), or,
+    where that module is unavailable, the paper-array importer."""
+    try:
+        from mollia.probes.replay import load_probes as replay_load
+    except ImportError:
+        from mollia.probes.paper import load_released
+
+        return load_released(path, dataset).table
+    return replay_load(path, dataset)
+
+
+class ALData:
+    """The AL dataset: pool, validation and test items of a `Dataset`, addressed by *position*
+    (0..n_pool-1 the pool, then validation, then test). Strategies and backbones see positions."""
+
+    def __init__(self, dataset: Dataset, probes: ProbeTable | None, config: ALConfig):
+        frame = dataset.frame
+        split = frame["split"].to_numpy()
+        ids = frame["id"].to_numpy()
+        train = np.flatnonzero(split == "train")
+        if probes is not None:
+            train = train[np.isin(ids[train], probes.item_ids)]
+            if len(train) == 0:
+                raise DataError(f"no train item of {dataset.name!r} has probes in the probe table "
+                                f"(table of {probes.dataset!r}, {len(probes)} items): wrong dataset or probes?")
+        if config.pool_size is not None and config.pool_size < len(train):
+            train = np.sort(_rng(config.seed, _POOL).choice(train, config.pool_size, replace=False))
+        val, test = np.flatnonzero(split == "validation"), np.flatnonzero(split == "test")
+        for name, part in (("validation", val), ("test", test)):
+            if len(part) == 0:
+                raise DataError(f"dataset {dataset.name!r} has no {name} split; the AL loop needs one "
+                                "(validation for early stopping, test for the records)")
+        if len(train) < config.initial:
+            raise DataError(f"pool of {len(train)} items is smaller than the initial set ({config.initial})")
+        rows = np.concatenate([train, val, test])
+        self.n_pool = len(train)
+        self.ids = ids[rows]
+        self.texts = frame["text"].to_numpy()[rows].tolist()
+        self.labels = dataset.labels[rows]
+        self.pool = np.arange(self.n_pool)
+        self.val = np.arange(self.n_pool, self.n_pool + len(val))
+        self.test = np.arange(self.n_pool + len(val), len(rows))
+
+    def truth_of_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Ground truth by item id (used ONLY by the oracle annotator)."""
+        import pandas as pd
+
+        return self.labels[pd.Index(self.ids).get_indexer(list(ids))]
+
+
+def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None, probes: ProbeTable | None = None,
+           *, embed_fn: EmbedFn | None = None, annotator_factory: AnnotatorFactory | None = None,
+           encoder_loader=None, on_iteration: Callable[[dict], None] | None = None,
+           progress: bool = True) -> dict:
+    """Run (or resume) one AL configuration; returns the metrics.json document.
+
+    ``dataset`` / ``probes`` override loading by name / path. Test hooks: ``embed_fn`` replaces
+    the frozen encoder in head mode, ``annotator_factory`` replaces ``make_annotator``,
+    ``encoder_loader`` replaces ``load_encoder`` in finetune mode, ``on_iteration(row)`` is
+    called after each iteration's records are on disk.
+    """
+    from tqdm.auto import tqdm
+
+    from mollia.al.strategies import make_strategy
+
+    params = config.to_params()
+    state_io = RunState(out_dir)
+    saved = state_io.load(params)
+    if saved is not None and saved.get("done"):
+        return metrics_document(params, saved["rows"], True)
+
+    if dataset is None:
+        from mollia.data import load_dataset
+
+        dataset = load_dataset(config.dataset, source=config.dataset_source)
+    if dataset.name != config.dataset:
+        raise ConfigError(f"config.dataset is {config.dataset!r} but the dataset given is {dataset.name!r}")
+    if probes is None and config.probes is not None:
+        probes = load_probes(config.probes, config.dataset)
+    if probes is not None and [s.lower() for s in probes.label_names] != [s.lower() for s in dataset.label_names]:
+        raise DataError(f"probe labels {list(probes.label_names)} differ from the dataset's {list(dataset.label_names)}")
+    if probes is None and not config.is_oracle:
+        raise DataError(f"annotator {config.annotator!r} needs LLM probes (--probes PATH); only 'oracle' runs without")
+
+    data = ALData(dataset, probes, config)
+    K = dataset.n_labels
+    strategy = make_strategy(config.strategy, **config.strategy_params)
+    initial_pos = np.sort(_rng(config.seed, _INITIAL).choice(data.pool, config.initial, replace=False))
+
+    annotation = state_io.load_annotation() if saved is not None else None
+    if annotation is None:
+        initial = LabelledSet(ids=data.ids[initial_pos], labels=data.labels[initial_pos])
+        annotation = annotate_pool(config.annotator, data.ids[data.pool], initial, probes, K,
+                                   data.truth_of_ids, config.annotator_params, annotator_factory)
+        state_io.save_annotation(annotation)
+    if len(annotation) != data.n_pool or not np.array_equal(annotation.item_ids, data.ids[data.pool]):
+        raise DataError("the pool annotation does not cover the pool in order (a stale state folder?)")
+    consistency = None if probes is None else probes.c[probes.positions(data.ids[data.pool])]
+
+    backbone = make_backbone(config, dataset.name, data.texts, K, embed_fn=embed_fn,
+                             encoder_loader=encoder_loader, progress=progress)
+    if saved is None:
+        labelled, rows, start = LabelledItems(), [], 0
+    else:
+        labelled = LabelledItems(**saved["labelled"])
+        rows, start = list(saved["rows"]), int(saved["iteration"]) + 1
+        backbone.load_state_dict(state_io.load_model(int(saved["iteration"])))
+
+    metrics = metrics_document(params, rows, False)
+    bar = tqdm(range(start, config.iterations + 1), desc=f"AL {config.strategy}/{config.annotator}",
+               disable=not progress, initial=start, total=config.iterations + 1)
+    for it in bar:
+        t0 = time.perf_counter()
+        reset_peak(config.device)
+        if it == 0:
+            n0 = len(initial_pos)
+            labelled.add(initial_pos, data.ids[initial_pos], data.labels[initial_pos], np.ones(n0),
+                         np.zeros((n0, K), dtype=bool), np.zeros(n0, dtype=int), 0)
+            extra = initial_row_fields()
+        else:
+            taken = np.zeros(data.n_pool, dtype=bool)
+            taken[labelled.positions] = True
+            unlabelled = data.pool[~taken]
+            if len(unlabelled) == 0:
+                log.warning("pool exhausted after iteration %d", it - 1)
+                break
+            n = min(config.batch_size, len(unlabelled))
+            chosen = np.asarray(strategy.query(backbone, unlabelled, np.asarray(labelled.positions), n,
+                                               _rng(config.seed, _QUERY, it)), dtype=np.int64)
+            prev_proba = backbone.predict_proba(chosen)  # the previous iteration's model
+            y_plus = annotation.y_plus[chosen].astype(np.int64)
+            d_anno = prev_proba.argmax(axis=1) != y_plus
+            weights = discrepancy_weights(d_anno, config.alpha) if config.discrepancy else np.ones(n)
+            negatives = annotation.negatives[chosen].astype(bool) & bool(config.negative_learning)
+            negatives[np.arange(n), y_plus] = False  # never push away from the label trained on
+            labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, it)
+            extra = added_rows(y_plus, data.labels[chosen], negatives, d_anno, prev_proba,
+                               None if consistency is None else consistency[chosen])
+        # lambda actually used: 0 when negative learning is switched off (variants C, D)
+        lam = lambda_schedule(it, config.iterations, config.lambda_start, config.lambda_end) \
+            if config.negative_learning else 0.0
+        pos, y, w, neg = labelled.arrays()
+        backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, it))
+        pred = backbone.predict_proba(data.test).argmax(axis=1)
+        peak, kind = peak_memory_mb(config.device)
+        row = {"iteration": it, "n_labelled": len(labelled.positions), **test_metrics(data.labels[data.test], pred, K),
+               **extra, "lambda": lam, "wall_s": time.perf_counter() - t0, "peak_memory_mb": peak, "memory_kind": kind}
+        rows.append(row)
+        done = it == config.iterations or len(labelled.positions) >= data.n_pool
+        metrics = state_io.save_iteration(params, it, labelled, rows, backbone.state_dict(), done)
+        bar.set_postfix(micro_f1=f"{row['micro_f1']:.3f}")
+        if on_iteration is not None:
+            on_iteration(row)
+        if done:
+            break
+    if not metrics["done"]:  # pool ran out before the last iteration
+        metrics = metrics_document(params, rows, True)
+        from mollia.atomic import write_json
+
+        write_json(state_io.metrics_path, metrics)
+    return metrics
