@@ -6,19 +6,23 @@ markdown such as ``**bold**``, ```code```, ``# headings`` and ``- bullets`` neve
 1. **Whole answer.** If the whole answer is one *form* of one label, that label. A label's forms
    are its name (and plural), its *synonyms* (say "sci/tech", "science" or "tech" for
    science/technology, "num" or "number" for numeric), and *answer-only forms*: words that name a
-   label only when they are the entire answer (TREC sub-categories such as "date" -> numeric,
-   "country" -> location; an unambiguous prefix of >= 3 letters of a label name, "abbr" -> abbreviation).
-2. **Answer cue.** If the answer holds a cue such as "output:", "answer:", "the answer is",
-   "category is", "label:", only the text after the *last* cue is parsed (when it names a label):
-   "The answer is: **Location**." -> location; an echoed prompt followed by "Output: entity" -> entity.
-3. **Bare lines.** Lines that are exactly one form (a label alone on its line, e.g. "numeric"
-   followed by a line of explanation) decide, if they all name the same label; if they name
-   different labels ("numeric\\nlocation"), the answer is INVALID.
-4. **Mentions.** Otherwise every mention of a name or synonym anywhere in the text counts (not
-   answer-only forms; a mention right after a negation such as "not"/"nor" is dropped). Exactly one
-   distinct label mentioned -> that label ("human (implied)" -> human); none, or two or more
-   ("human, entity", the label list echoed back) -> INVALID. Never the first of several: the parser
-   does not guess.
+   label only when they are the entire answer or an entire list item (TREC sub-categories such as
+   "date" -> numeric, "country" -> location; an unambiguous prefix of >= 3 letters of a
+   one-word label name, "abbr" -> abbreviation).
+2. **Answer cue.** If the answer holds a cue ("output:", "answer:", "the answer is", "label:",
+   "the category for the question "..." is", "the response is", "falls under"), only the text after
+   the *last* cue is read: its first sentence if that names any label, else all of it, else (it
+   names none) the whole answer. "The answer is: **Location**." -> location; an echoed prompt that
+   ends "Output: entity" -> entity.
+3. **Bare lines.** Lines that are exactly a label's name or synonym (a label alone on its line,
+   e.g. "numeric" followed by a line of explanation) decide, when they all name the same label; if
+   they name different labels ("numeric\nlocation") the answer is INVALID.
+4. **Mentions.** Otherwise the labels named are every mention of a name or synonym anywhere in
+   the text (a mention right after a negation such as "not"/"nor" is dropped), plus every list item
+   (split at , ; & "and" "or", outside parentheses) that is a whole form: "human, date" names
+   human and numeric. Exactly one label named -> that label ("human (implied)" -> human); none, or
+   two or more ("human, entity", the label list echoed back) -> INVALID. Never the first of
+   several: the parser does not guess.
 
 Synonym tables: `LABEL_SYNONYMS` / `LABEL_ANSWER_FORMS` are keyed by label *name*, so they serve
 every dataset that uses that name; `DATASET_SYNONYMS` groups them per dataset. For any label set,
@@ -81,9 +85,9 @@ LABEL_ANSWER_FORMS: dict[str, tuple[str, ...]] = {
     "abbreviation": ("expansion", "abbreviation expansion"),
     "entity": ("animal", "body", "body part", "color", "colour", "creative", "creative work", "disease",
                "medicine", "event", "historical event", "food", "instrument", "language", "letter", "plant",
-               "product", "religion", "substance", "symbol", "technique", "term", "vehicle", "word", "thing",
+               "product", "religion", "sport", "substance", "symbol", "technique", "term", "vehicle", "word", "thing",
                "object", "currency", "book", "film", "movie", "song", "album", "invention"),
-    "description": ("definition", "manner", "reason", "explanation", "meaning"),
+    "description": ("definition", "manner", "reason", "meaning"),
     "human": ("people", "individual", "group", "title", "organization", "organisation", "author", "historical figure",
               "character", "who"),
     "location": ("place", "city", "country", "state", "mountain", "place name", "where", "geography", "continent"),
@@ -120,11 +124,19 @@ DATASET_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
 
 _NEGATIONS = frozenset({"not", "no", "non", "neither", "nor", "never", "without"})
 _ARTICLES = frozenset({"a", "an", "the"})
+# what introduces the answer: "output:", "answer is", "the category for the question "..." is",
+# "the response is", "falls under the category"; a quoted span may sit between noun and verb, a
+# sentence end may not
 _CUE_RE = re.compile(
-    r"(?:\b(?:output|answer|category|label|classification|class|sentiment|topic|prediction)\b"
-    r"\s*(?:is\b|would\s+be\b|should\s+be\b|=|:|-)"
-    r"|\b(?:falls|belongs)\s+(?:in|into|under|to)\b(?:\s+the)?(?:\s+category)?)"
+    r"\b(?:output|answer|category|label|classification|class|sentiment|topic|prediction)\b"
+    r"(?:\s+(?:for|of)\b(?:\"[^\"\n]*\"|[^\".\n]){0,200}?)?"
+    r"\s*(?:\bis\b|\bwould\s+be\b|\bshould\s+be\b|=|:|\s-\s)"
+    r"|\bresponse\s*(?:\bis\b|:)"
+    r"|\b(?:falls|belongs)\s+(?:in|into|under|to)\b(?:\s+the)?(?:\s+category)?"
 )
+_FIRST_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n")
+_BRACKETED_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_SEGMENT_RE = re.compile(r"[,;&|\n]|\band\b|\bor\b")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+\u2022>]+|\d+[.)])\s+")
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
@@ -183,25 +195,34 @@ class _Matcher:
         label = self.whole(_tokens(text))
         if label != INVALID:
             return label
-        lowered = text.lower()
-        cues = list(_CUE_RE.finditer(lowered))
+        cues = list(_CUE_RE.finditer(text.lower()))
         if cues:
-            tail = text[cues[-1].end():]
-            label = self._parse_body(tail)
-            if label != INVALID or self.mentions(_tokens(tail)):
-                return label
-        return self._parse_body(text)
+            tail = text[cues[-1].end():].strip()
+            first = _FIRST_SENTENCE_RE.split(tail, maxsplit=1)[0]
+            for part in (first, tail):
+                found = self.labels_named(part)
+                if found:
+                    return found.pop() if len(found) == 1 else INVALID
+        found = self.labels_named(text)
+        return found.pop() if len(found) == 1 else INVALID
 
-    def _parse_body(self, text: str) -> int:
-        line_labels = set()
+    def labels_named(self, text: str) -> set[int]:
+        """Rules 3-4: labels of bare lines if any; else mentions, plus list items that are an
+        answer-only form ("human, date" names human and numeric)."""
+        bare = set()
         for line in text.splitlines():
-            label = self.whole(_tokens(_LIST_MARK_RE.sub("", line)))
+            line = _LIST_MARK_RE.sub("", line).strip()
+            label = self.mention_forms.get(_tokens(line)) if not line.endswith(":") else None
+            if label is not None:
+                bare.add(label)
+        if bare:
+            return bare
+        found = self.mentions(_tokens(text))
+        for segment in _SEGMENT_RE.split(_BRACKETED_RE.sub(" ", text.lower())):
+            label = self.whole(_tokens(_LIST_MARK_RE.sub("", segment)))
             if label != INVALID:
-                line_labels.add(label)
-        if line_labels:
-            return line_labels.pop() if len(line_labels) == 1 else INVALID
-        mentioned = self.mentions(_tokens(text))
-        return mentioned.pop() if len(mentioned) == 1 else INVALID
+                found.add(label)
+        return found
 
 
 def _freeze(synonyms: Mapping[str, Iterable[str]] | None) -> tuple:
