@@ -55,11 +55,11 @@ class QueryModel(Protocol):
                         rng: np.random.Generator) -> np.ndarray:
         """Class probabilities under Gaussian parameter noise: shape ``(D, m, K)``, ``D = n_draws``.
 
-        Draw ``t``: for every trainable parameter tensor ``W`` (head weights in head mode),
-        ``W + noise_scale * ||W||_F * Z / ||Z||_F`` with ``Z ~ N(0, I)`` drawn from ``rng``
-        (relative scale, as NoiseStability, Li et al. 2024), one draw shared by every row of
-        ``idx``. The unperturbed outputs are ``predict_proba(idx)``. The model itself is left
-        unchanged afterwards.
+        Draw ``t``: every module weight tensor ``W`` (``module.weight``; biases untouched, as in
+        the original NoiseStability code of Li et al., AAAI 2024; in head mode the head's weight
+        matrix) becomes ``W + noise_scale * ||W||_F * Z / ||Z||_F`` with ``Z ~ N(0, I)`` drawn
+        from ``rng``; one draw is shared by every row of ``idx``. The unperturbed outputs are
+        ``predict_proba(idx)``. The model is left unchanged afterwards.
         """
         ...
 
