@@ -1,5 +1,95 @@
-"""`mollia probe ...` verbs (placeholder until its stage lands: registers nothing yet)."""
+"""`mollia probe ...` verbs.
+
+- ``mollia probe run --dataset trec --models a,b,c --n 1000 [--T 10 --temperature 0.7 --seed 0
+  --batch-size 8 --out PATH]`` probes the first n items of the pool sample (the ``--split``
+  shuffled with ``--pool-seed``), caches per batch (resumable), prints per-model zero-shot
+  accuracy; ``mollia probe --dataset ...`` (no sub-verb) does the same.
+- ``mollia probe download-released --dataset trec [--dest DIR]`` fetches the paper's released arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _add_run_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    # on the bare `probe` parser the defaults are suppressed so that a sub-verb's own values win
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    p.add_argument("--dataset", default=d(None), help="dataset name (mollia data list)")
+    p.add_argument("--models", default=d(None), help="comma-separated model short names (mollia models list)")
+    p.add_argument("--n", type=int, default=d(None), help="probe the first n items of the pool sample (default: all)")
+    p.add_argument("--split", default=d("train"), help="split the pool is drawn from (default train)")
+    p.add_argument("--pool-seed", type=int, default=d(666), help="seed shuffling the pool (default 666, the paper's)")
+    p.add_argument("--T", type=int, default=d(10), help="sampled generations per text (default 10)")
+    p.add_argument("--temperature", type=float, default=d(0.7))
+    p.add_argument("--top-p", type=float, default=d(0.9))
+    p.add_argument("--max-new-tokens", type=int, default=d(8))
+    p.add_argument("--seed", type=int, default=d(0), help="sampling seed (per item: seed and item id)")
+    p.add_argument("--batch-size", type=int, default=d(8))
+    p.add_argument("--renormalise", action="store_true", default=d(False), help="renormalise z over the labels")
+    p.add_argument("--device", default=d("cpu"), help="cpu, cuda, cuda:1 ...")
+    p.add_argument("--quantization", choices=["4bit", "8bit"], default=d(None), help="bitsandbytes loading (GPU)")
+    p.add_argument("--cache-dir", default=d(None), help="probe cache root (default results/probes)")
+    p.add_argument("--out", default=d(None), help="also save the probe table here (.npz)")
+    p.add_argument("--threads", type=int, default=d(None), help="torch CPU threads")
 
 
 def register(subparsers) -> None:
-    return None
+    probe = subparsers.add_parser("probe", help="probe LLMs for z and c (Eq. 1-3); fetch released probes",
+                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_arguments(probe, suppress=True)
+    probe.set_defaults(func=_run)
+    verbs = probe.add_subparsers(dest="probe_verb")
+    run = verbs.add_parser("run", help="probe a dataset with a mixture of LLMs")
+    _add_run_arguments(run)
+    run.set_defaults(func=_run)
+    down = verbs.add_parser("download-released", help="download the paper's released probe arrays")
+    down.add_argument("--dataset", required=True)
+    down.add_argument("--dest", default=None, help="folder (default: under MOLLIA_HOME)")
+    down.add_argument("--force", action="store_true")
+    down.set_defaults(func=_download)
+
+
+_RUN_DEFAULTS = {"dataset": None, "models": None, "n": None, "split": "train", "pool_seed": 666, "T": 10,
+                 "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 8, "seed": 0, "batch_size": 8,
+                 "renormalise": False, "device": "cpu", "quantization": None, "cache_dir": None, "out": None,
+                 "threads": None}
+
+
+def _run(args) -> int:
+    from mollia.errors import DataError
+
+    for name, value in _RUN_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
+    if not args.dataset or not args.models:
+        raise DataError("mollia probe needs --dataset and --models (see mollia probe run --help)")
+    import torch
+
+    from mollia.data import load_dataset
+    from mollia.probes.engine import probe_dataset
+    from mollia.probes.summary import accuracy_table, ground_truth_for, pool_for_probing
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    dataset = pool_for_probing(load_dataset(args.dataset), args.n, seed=args.pool_seed, split=args.split)
+    table = probe_dataset(dataset, models, T=args.T, temperature=args.temperature, top_p=args.top_p,
+                          max_new_tokens=args.max_new_tokens, seed=args.seed, batch_size=args.batch_size,
+                          renormalise=args.renormalise, cache_dir=args.cache_dir, device=args.device,
+                          quantization=args.quantization)
+    if args.out:
+        table.save(args.out)
+        print(f"probe table: {args.out}")
+    acc = accuracy_table(table, ground_truth_for(table, dataset))
+    print(f"{args.dataset}: {len(table)} items, T={args.T}, temperature={args.temperature}, seed={args.seed}")
+    print(acc.round(3).to_string())
+    return 0
+
+
+def _download(args) -> int:
+    from mollia.probes.download import download_released
+
+    path = download_released(args.dataset, args.dest, force=args.force)
+    print(f"released probes of {args.dataset}: {path}")
+    return 0

@@ -1,0 +1,325 @@
+"""The probing engine: z (Eq. 1) and c (Eq. 2-3) of each model of a mixture, fast, cached, resumable.
+
+For a model and a text with K candidate labels:
+
+- **z** (Eq. 1): ``z[k] = max over v in variants(label_k) of P(tokens(v) | prompt)``, the probability
+  of the label's whole token sequence as the continuation of the rendered prompt (the product of
+  its tokens' conditional probabilities; no end-of-answer token is required after it). The
+  *variants* of a label are its surface forms as given, lower case, Capitalised, Title Case and
+  UPPER case, each with and without one leading space (chat models start the answer without a
+  space, a base model continuing "Output:" with one); distinct token sequences only. z is not
+  renormalised (the paper's negative-label threshold delta = 0.001, Eq. 5, is on these numbers);
+  ``renormalise=True`` divides by its sum over the K labels.
+- **z_first**: the first-token probabilities merged onto labels, as the paper's released features:
+  ``z_first[k] = sum of P(t | prompt)`` over the distinct first tokens t of label k's variants.
+- **c** (Eq. 2-3): T generations sampled with ``temperature`` and ``top_p`` (at most
+  ``max_new_tokens`` tokens each), each parsed by `mollia.probes.parser.parse_answer`;
+  ``c[k]`` = share of the T samples naming label k (invalid answers count for none, so c sums to
+  <= 1). The raw generations are kept (``ProbeTable.generations``).
+
+Speed: one prefill per text (texts batched, left padded); label scoring and the T samples both
+read the prompt's KV cache (`mollia.probes.kv`). A model is loaded once per `probe_dataset` call
+and only if some item is not cached yet.
+
+Determinism: every item's samples use a `torch.Generator` seeded from ``(seed, item id)``, never
+a global RNG; batches are cut at fixed positions of the work list, so a resumed run recomputes
+exactly the batches an uninterrupted run would have, and gives identical numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mollia.data.dataset import Dataset
+from mollia.errors import DataError
+from mollia.probes import kv
+from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, text_digest
+from mollia.probes.table import ProbeTable
+
+ENGINE_VERSION = 1
+Z_RULE = ("max over variants {as given, lower, Capitalised, Title, UPPER} x {no space, one leading space} of "
+          "P(label tokens | prompt), product over tokens; not renormalised unless 'renormalised' is true")
+Z_FIRST_RULE = "sum of P(first token | prompt) over the distinct first tokens of the label's variants"
+
+
+# -- labels ------------------------------------------------------------------------------------
+def label_variants(label: str) -> list[str]:
+    """Surface forms of a label that count as naming it (see the module docstring), in a fixed order."""
+    forms = []
+    for form in (label, label.lower(), label[:1].upper() + label[1:].lower(), label.title(), label.upper()):
+        for text in (form, " " + form):
+            if text.strip() and text not in forms:
+                forms.append(text)
+    return forms
+
+
+@dataclass(frozen=True)
+class LabelSequences:
+    """Distinct token sequences of every label's variants, and which label each belongs to."""
+
+    sequences: tuple[tuple[int, ...], ...]
+    owner: tuple[int, ...]  # label index of each sequence
+    first_tokens: tuple[tuple[int, ...], ...]  # per label, its distinct first tokens
+
+    @classmethod
+    def build(cls, tokenizer, label_names: Sequence[str]) -> "LabelSequences":
+        sequences, owner, firsts = [], [], []
+        for k, label in enumerate(label_names):
+            seen: list[tuple[int, ...]] = []
+            for text in label_variants(label):
+                ids = tuple(tokenizer.encode(text, add_special_tokens=False))
+                if ids and ids not in seen:
+                    seen.append(ids)
+            if not seen:
+                raise DataError(f"label {label!r} tokenizes to nothing")
+            sequences += seen
+            owner += [k] * len(seen)
+            firsts.append(tuple(dict.fromkeys(s[0] for s in seen)))
+        return cls(tuple(sequences), tuple(owner), tuple(firsts))
+
+
+# -- prompts -----------------------------------------------------------------------------------
+def prompt_token_ids(tokenizer, rendered: str) -> list[int]:
+    """Token ids of a rendered prompt. A chat-template rendering already holds the model's BOS
+    where it wants one (no special tokens added); a plain base-model prompt gets the tokenizer's
+    default special tokens (e.g. Gemma's <bos>)."""
+    from mollia.probes.prompts import has_chat_template
+
+    return list(tokenizer.encode(rendered, add_special_tokens=not has_chat_template(tokenizer)))
+
+
+def item_seed(seed: int, item_id: Any) -> int:
+    """A 63-bit seed for one item, from the run seed and the item's id (not its position)."""
+    if isinstance(item_id, np.generic):
+        item_id = item_id.item()
+    digest = hashlib.sha256(f"{int(seed)}|{item_id!r}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def eos_token_ids(model, tokenizer) -> list[int]:
+    ids: list[int] = []
+    for source in (getattr(getattr(model, "generation_config", None), "eos_token_id", None), tokenizer.eos_token_id):
+        if source is None:
+            continue
+        ids += list(source) if isinstance(source, (list, tuple)) else [int(source)]
+    return sorted(set(ids))
+
+
+# -- one model ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SamplingSettings:
+    T: int = 10
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 8
+    seed: int = 0
+
+    def validate(self) -> "SamplingSettings":
+        if int(self.T) < 1:
+            raise DataError(f"T must be >= 1, got {self.T}")
+        if self.temperature < 0:
+            raise DataError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise DataError(f"top_p must be in (0, 1], got {self.top_p}")
+        if int(self.max_new_tokens) < 1:
+            raise DataError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        return self
+
+
+class ModelProber:
+    """Probes texts with one loaded causal LM (transformers backend, CPU or GPU).
+
+    ``probe(prompts, item_ids)`` -> `ProbeRecords` for a batch of already filled user prompts.
+    """
+
+    def __init__(self, model, tokenizer, label_names: Sequence[str], settings: SamplingSettings,
+                 max_rows: int = 64):
+        self.model, self.tokenizer = model, tokenizer
+        self.label_names = tuple(label_names)
+        self.settings = settings.validate()
+        self.max_rows = max_rows
+        self.labels = LabelSequences.build(tokenizer, self.label_names)
+        self.eos_ids = eos_token_ids(model, tokenizer)
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else (self.eos_ids[0] if self.eos_ids else 0))
+
+    def render(self, user_prompt: str) -> list[int]:
+        from mollia.probes.prompts import render_prompt
+
+        return prompt_token_ids(self.tokenizer, render_prompt(self.tokenizer, user_prompt))
+
+    def probe(self, user_prompts: Sequence[str], item_ids: Sequence[Any]) -> ProbeRecords:
+        from mollia.probes.parser import parse_answer
+
+        s = self.settings
+        K = len(self.label_names)
+        pre = kv.prefill(self.model, [self.render(p) for p in user_prompts], self.pad_id)
+        seq_logp = kv.score_continuations(self.model, pre, self.labels.sequences, self.max_rows).double().cpu()
+        owner = torch.tensor(self.labels.owner)
+        z = torch.full((len(user_prompts), K), -torch.inf, dtype=torch.float64)
+        z = z.scatter_reduce(1, owner[None, :].expand_as(seq_logp), seq_logp, reduce="amax").exp().numpy()
+        next_p = pre.next_logprobs.double().exp().cpu()
+        z_first = np.stack([next_p[:, list(firsts)].sum(-1).numpy() for firsts in self.labels.first_tokens], axis=1)
+
+        uniforms = torch.stack([
+            torch.rand((s.max_new_tokens, s.T), generator=torch.Generator().manual_seed(item_seed(s.seed, i)),
+                       dtype=torch.float64)
+            for i in item_ids
+        ])
+        samples = kv.sample_continuations(self.model, pre, uniforms, s.temperature, s.top_p, s.max_new_tokens,
+                                          self.eos_ids, self.pad_id, self.max_rows)
+        del pre
+        texts = np.array([[self.tokenizer.decode(t, skip_special_tokens=True) for t in row] for row in samples],
+                         dtype=str).reshape(len(user_prompts), s.T)
+        parsed = np.array([[parse_answer(t, list(self.label_names)) for t in row] for row in texts],
+                          dtype=np.int64).reshape(len(user_prompts), s.T)
+        c = np.stack([(parsed == k).mean(axis=1) for k in range(K)], axis=1).astype(np.float64)
+        return ProbeRecords(item_ids=np.asarray(list(item_ids)), text_sha=np.array([text_digest(p) for p in user_prompts]),
+                            z=z, z_first=z_first, c=c, gen_text=texts, gen_parsed=parsed)
+
+
+# -- many models, one dataset -------------------------------------------------------------------
+def select_items(dataset: Dataset, n: int | None) -> Dataset:
+    """The items to probe: the first ``n`` rows of ``dataset`` as given (all when ``n`` is None).
+
+    Pass the AL pool (``dataset.sample(pool_size, seed)``) to probe the pool's first n items;
+    since `Dataset.sample` keeps the first n of one permutation, the first n of a larger pool
+    sample is the pool sample of size n.
+    """
+    if n is None:
+        return dataset
+    n = int(n)
+    if n < 1:
+        raise DataError(f"n must be >= 1, got {n}")
+    if n > len(dataset):
+        raise DataError(f"dataset {dataset.name!r}: asked to probe {n} items, it has {len(dataset)}")
+    return Dataset(dataset.name, dataset.label_names, dataset.frame.iloc[:n].reset_index(drop=True), dataset.source)
+
+
+def _precision(device: str, quantization: str | None) -> str:
+    if quantization:
+        return str(quantization)
+    return "bfloat16" if str(device).startswith("cuda") else "float32"
+
+
+def probe_dataset(
+    dataset: Dataset,
+    models: Sequence[str],
+    n: int | None = None,
+    T: int = 10,
+    temperature: float = 0.7,
+    top_p: float = 0.9,
+    max_new_tokens: int = 8,
+    seed: int = 0,
+    batch_size: int = 8,
+    renormalise: bool = False,
+    cache_dir=None,
+    device: str = "cpu",
+    quantization: str | None = None,
+    *,
+    template: str | None = None,
+    progress: bool = True,
+    on_batch: Callable[[str, int], None] | None = None,
+    max_rows: int = 64,
+    loader: Callable[..., tuple[Any, Any]] | None = None,
+) -> ProbeTable:
+    """Probe the first ``n`` items of ``dataset`` (see `select_items`) with each of ``models``.
+
+    Results are cached per model under ``cache_dir`` (default ``results_root()/"probes"``, see
+    `mollia.probes.cache`), one shard per finished batch: a second call reads them back without
+    loading the model, an interrupted call resumes after its last finished batch. ``on_batch(model,
+    n_done)`` is called after each batch is safely written (progress hooks, tests). ``loader(name,
+    device=, dtype=, quantization=) -> (model, tokenizer)`` defaults to
+    `mollia.models.load_causal_lm`; ``max_rows`` caps the rows of one expanded-cache forward.
+
+    ``device`` "cuda..." loads the model in bfloat16; ``quantization`` "4bit"/"8bit" loads it
+    through bitsandbytes (GPU only). Returns a `ProbeTable` with z, z_first, c and generations,
+    models in the order given, items in dataset order.
+    """
+    from mollia.probes.prompts import prompt_hash, template_for, user_prompt
+
+    if isinstance(models, str):
+        models = [m for m in models.split(",") if m]
+    models = list(models)
+    if not models:
+        raise DataError("probe_dataset needs at least one model")
+    if len(set(models)) != len(models):
+        raise DataError(f"duplicate model names in {models}")
+    if int(batch_size) < 1:
+        raise DataError(f"batch_size must be >= 1, got {batch_size}")
+    settings = SamplingSettings(int(T), float(temperature), float(top_p), int(max_new_tokens), int(seed)).validate()
+    items = select_items(dataset, n)
+    label_names = list(items.label_names)
+    template_text = template if template is not None else template_for(items.name)
+    prompts = [user_prompt(items.name, label_names, t, template_text) for t in items.texts]
+    ids = items.ids
+    digests = np.array([text_digest(p) for p in prompts])
+
+    per_model_records, per_model_meta, generation_frames = [], {}, []
+    for model_name in models:
+        key = ProbeKey(dataset=items.name, model=model_name, prompt_hash=prompt_hash(template_text),
+                       label_names=tuple(label_names), T=settings.T, temperature=settings.temperature,
+                       top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, seed=settings.seed,
+                       precision=_precision(device, quantization), engine_version=ENGINE_VERSION)
+        cache = ProbeCache(key, cache_dir)
+        have = cache.load()
+        have.check_texts(ids, digests, cache.folder)
+        todo = [i for i, item in enumerate(ids.tolist()) if item not in have.index]
+        if todo:
+            _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,
+                           progress, on_batch, max_rows, loader)
+            have = cache.load()
+            cache.compact()
+        records = have.take(ids)
+        per_model_records.append(records)
+        per_model_meta[model_name] = dict(key.as_dict(), source="transformers", device=str(device),
+                                          cache=str(cache.folder), z_rule=Z_RULE, z_first_rule=Z_FIRST_RULE,
+                                          renormalised=bool(renormalise))
+        generation_frames.append(records.generations_frame(model_name))
+
+    z = np.stack([r.z for r in per_model_records], axis=1)
+    if renormalise:
+        z = z / np.maximum(z.sum(axis=-1, keepdims=True), np.finfo(np.float64).tiny)
+    return ProbeTable(
+        dataset=items.name, label_names=tuple(label_names), models=tuple(models), item_ids=ids,
+        z=z, c=np.stack([r.c for r in per_model_records], axis=1),
+        z_first=np.stack([r.z_first for r in per_model_records], axis=1),
+        per_model=per_model_meta, generations=pd.concat(generation_frames, ignore_index=True),
+    )
+
+
+def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, device, quantization, progress,
+                   on_batch, max_rows, loader) -> None:
+    from tqdm.auto import tqdm
+
+    if loader is None:
+        from mollia.models import load_causal_lm as loader
+
+    dtype = torch.bfloat16 if str(device).startswith("cuda") and not quantization else None
+    model, tokenizer = loader(model_name, device=device, dtype=dtype, quantization=quantization)
+    model.eval()
+    try:
+        prober = ModelProber(model, tokenizer, cache.key.label_names, settings, max_rows=max_rows)
+        bar = tqdm(total=len(ids), initial=len(ids) - len(todo), desc=model_name, unit="text", disable=not progress)
+        done = len(ids) - len(todo)
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            records = prober.probe([prompts[i] for i in chunk], ids[chunk].tolist())
+            cache.write_shard(records)
+            done += len(chunk)
+            bar.update(len(chunk))
+            if on_batch is not None:
+                on_batch(model_name, done)
+        bar.close()
+    finally:
+        del model
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

@@ -1,0 +1,185 @@
+"""The KV-reusing forward passes of the probing engine (Eq. 1-3 without redundant prefills).
+
+One prefill per prompt, batched with left padding; everything after it reads the prompt's
+key/value cache instead of recomputing it:
+
+- `prefill`: the prompts' forward pass; returns the next-token log-probabilities and the cache;
+- `score_continuations`: log P(token sequence | prompt) for many short sequences per prompt, by
+  expanding the cache along the batch (one row per prompt x sequence) and running the sequences
+  in one forward;
+- `sample_continuations`: T sampled continuations per prompt, the first token drawn from the
+  prefill's distribution, the rest decoded step by step from the T-times expanded cache.
+
+Positions are passed explicitly (``cumsum(mask) - 1``): with left padding a model that derived
+them from the cache length would shift every padded prompt. Works with transformers 5.x
+`DynamicCache` (full and sliding-window layers), whose ``batch_select_indices`` replaces each
+layer's tensors rather than writing into them, which is what lets `expand_cache` hand out
+independent copies that share nothing mutable with the prefill cache.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+
+@dataclass
+class Prefill:
+    """The prompts after one forward pass."""
+
+    next_logprobs: torch.Tensor  # (B, V) float32, log P(next token | prompt)
+    cache: object  # transformers Cache, batch B
+    attention_mask: torch.Tensor  # (B, L) long, 0 on left padding
+    last_position: torch.Tensor  # (B,) long, position id of each prompt's last token
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id lists -> (input_ids, attention_mask), both (B, L), padded on the left."""
+    length = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        if len(seq):
+            ids[row, length - len(seq):] = torch.as_tensor(list(seq), dtype=torch.long)
+            mask[row, length - len(seq):] = 1
+    return ids.to(device), mask.to(device)
+
+
+def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    return (mask.cumsum(-1) - 1).clamp(min=0)
+
+
+@torch.inference_mode()
+def prefill(model, sequences: Sequence[Sequence[int]], pad_id: int) -> Prefill:
+    device = model.device
+    ids, mask = left_pad(sequences, pad_id, device)
+    positions = positions_from_mask(mask)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+    return Prefill(logprobs, out.cache, mask, positions[:, -1])
+
+
+def expand_cache(cache, index: torch.Tensor):
+    """A new cache whose row r is row ``index[r]`` of ``cache``; ``cache`` itself is untouched."""
+    expanded = copy.copy(cache)
+    expanded.layers = [copy.copy(layer) for layer in cache.layers]
+    expanded.batch_select_indices(index)
+    return expanded
+
+
+@torch.inference_mode()
+def score_continuations(model, pre: Prefill, sequences: Sequence[Sequence[int]], max_rows: int = 64) -> torch.Tensor:
+    """log P(sequence | prompt) for every prompt and sequence: (B, S) float32 tensor.
+
+    The first token's term comes from the prefill; the remaining tokens are scored in forwards of
+    (prompt x sequence) rows over the expanded cache, at most ``max_rows`` rows at a time, with
+    the sequences right-padded (a causal model's earlier positions never see the padding).
+    """
+    B, S = pre.next_logprobs.shape[0], len(sequences)
+    device = pre.next_logprobs.device
+    firsts = torch.tensor([s[0] for s in sequences], dtype=torch.long, device=device)
+    total = pre.next_logprobs[:, firsts].clone()  # (B, S)
+    long_ids = [j for j, s in enumerate(sequences) if len(s) > 1]
+    if not long_ids:
+        return total
+    width = max(len(sequences[j]) for j in long_ids) - 1
+    inputs = torch.zeros((len(long_ids), width), dtype=torch.long)
+    targets = torch.zeros((len(long_ids), width), dtype=torch.long)
+    valid = torch.zeros((len(long_ids), width), dtype=torch.bool)
+    for r, j in enumerate(long_ids):
+        seq = list(sequences[j])
+        inputs[r, : len(seq) - 1] = torch.tensor(seq[:-1])
+        targets[r, : len(seq) - 1] = torch.tensor(seq[1:])
+        valid[r, : len(seq) - 1] = True
+    inputs, targets, valid = inputs.to(device), targets.to(device), valid.to(device)
+    M = len(long_ids)
+    prompts_per_chunk = max(1, max_rows // M)
+    offsets = torch.arange(1, width + 1, device=device)
+    for start in range(0, B, prompts_per_chunk):
+        rows = torch.arange(start, min(B, start + prompts_per_chunk), device=device)
+        index = rows.repeat_interleave(M)  # prompt of each row
+        cache = expand_cache(pre.cache, index)
+        mask = torch.cat([pre.attention_mask[index], torch.ones((len(index), width), dtype=torch.long, device=device)], 1)
+        positions = pre.last_position[index, None] + offsets[None, :]
+        out = model(input_ids=inputs.repeat(len(rows), 1), attention_mask=mask, position_ids=positions, cache=cache,
+                    use_cache=True)
+        logits = out.logits.float()
+        picked = logits.gather(-1, targets.repeat(len(rows), 1)[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
+        picked = torch.where(valid.repeat(len(rows), 1), picked, torch.zeros_like(picked)).sum(-1)
+        total[rows[:, None], torch.tensor(long_ids, device=device)[None, :]] += picked.view(len(rows), M)
+        del cache, out, logits
+    return total
+
+
+def sample_tokens(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """Draw one token per row from softmax(logits / temperature) restricted to the top-p nucleus
+    (the smallest set of most likely tokens holding >= top_p of the mass), by inverse CDF with
+    the given uniforms, so the draw depends only on the row's own random numbers."""
+    logits = logits.float()
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits / temperature, dim=-1)
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    before = sorted_p.cumsum(-1) - sorted_p
+    sorted_p = torch.where(before < top_p, sorted_p, torch.zeros_like(sorted_p))
+    cdf = sorted_p.cumsum(-1)
+    target = uniforms.to(cdf.device, cdf.dtype)[:, None] * cdf[:, -1:]
+    pick = torch.searchsorted(cdf, target, right=True).clamp(max=cdf.shape[-1] - 1)
+    # never land on a token outside the nucleus (zero mass) through rounding at the top end
+    n_kept = (sorted_p > 0).sum(-1, keepdim=True)
+    pick = torch.minimum(pick, n_kept - 1)
+    return order.gather(-1, pick)[:, 0]
+
+
+@torch.inference_mode()
+def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperature: float, top_p: float,
+                         max_new_tokens: int, eos_ids: Sequence[int], pad_id: int, max_rows: int = 64) -> list[list[list[int]]]:
+    """T sampled continuations per prompt, token ids up to (not including) the first EOS.
+
+    ``uniforms``: (B, max_new_tokens, T) numbers in [0, 1), one per prompt, step and sample:
+    the caller draws them from each item's own generator, which makes the samples independent of
+    how items were batched.
+    """
+    B, steps, T = uniforms.shape
+    device = pre.next_logprobs.device
+    eos = torch.tensor(sorted(set(eos_ids)) or [-1], device=device)
+    result: list[list[list[int]]] = [[[] for _ in range(T)] for _ in range(B)]
+    prompts_per_chunk = max(1, max_rows // T)
+    for start in range(0, B, prompts_per_chunk):
+        rows = torch.arange(start, min(B, start + prompts_per_chunk), device=device)
+        index = rows.repeat_interleave(T)
+        u = uniforms[rows.cpu()].permute(1, 0, 2).reshape(steps, -1)  # (steps, rows*T)
+        token = sample_tokens(pre.next_logprobs[index], u[0], temperature, top_p)
+        done = torch.isin(token, eos)
+        generated = [token]
+        cache = None
+        mask = pre.attention_mask[index]
+        position = pre.last_position[index]
+        for step in range(1, steps):
+            if bool(done.all()):
+                break
+            if cache is None:
+                cache = expand_cache(pre.cache, index)
+            mask = torch.cat([mask, torch.ones((len(index), 1), dtype=torch.long, device=device)], 1)
+            position = position + 1
+            feed = torch.where(done, torch.full_like(token, pad_id), token)
+            out = model(input_ids=feed[:, None], attention_mask=mask, position_ids=position[:, None], cache=cache,
+                        use_cache=True)
+            cache = out.cache
+            token = sample_tokens(out.logits[:, -1, :], u[step], temperature, top_p)
+            token = torch.where(done, torch.full_like(token, -1), token)
+            done = done | torch.isin(token, eos)
+            generated.append(token)
+        del cache
+        tokens = torch.stack(generated, 1).cpu().tolist()
+        for r, seq in enumerate(tokens):
+            kept = []
+            for t in seq:
+                if t < 0 or t in set(eos.tolist()):
+                    break
+                kept.append(t)
+            result[start + r // T][r % T] = kept
+    return result

@@ -1,0 +1,174 @@
+"""Probe cache: per-batch shards, resume after a kill gives identical numbers, strict errors, replay.
+
+Uses the tiny random LM of `mollia.probes.tiny_lm` (exact numbers, no download, fast)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mollia.data.dataset import Dataset
+from mollia.errors import CacheError, DataError
+from mollia.probes.cache import ProbeCache
+from mollia.probes.engine import probe_dataset
+from mollia.probes.replay import load_probes
+from mollia.probes.tiny_lm import tiny_causal_lm
+
+LABELS = ("abbreviation", "entity", "description", "human", "location", "numeric")
+QUESTIONS = [
+    "What does NASA stand for ?", "Who wrote Hamlet ?", "What is the capital of France ?",
+    "How many people live in Tokyo ?", "What is a tornado ?", "Who was the first president ?",
+    "Where is the Eiffel tower ?", "What is the population of the world ?", "Why is the sky blue ?",
+    "What is the name of the business ?", "How far is the moon ?",
+]
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_causal_lm(seed=3)
+
+
+@pytest.fixture
+def loader(tiny):
+    calls = []
+
+    def load(name, device="cpu", dtype=None, quantization=None):
+        calls.append(name)
+        return tiny
+
+    load.calls = calls
+    return load
+
+
+def make_dataset(texts=QUESTIONS, name="trec"):
+    frame = pd.DataFrame({"id": np.arange(100, 100 + len(texts)), "text": texts,
+                          "label": np.arange(len(texts)) % len(LABELS), "split": "train"})
+    return Dataset.from_frame(name, frame, LABELS)
+
+
+def run(tmp_path, loader, **kw):
+    params = dict(models=["tiny"], T=3, max_new_tokens=4, batch_size=3, cache_dir=tmp_path / "cache",
+                  progress=False, loader=loader)
+    params.update(kw)
+    return probe_dataset(make_dataset(), **params)
+
+
+def assert_same(a, b):
+    np.testing.assert_array_equal(a.item_ids, b.item_ids)
+    np.testing.assert_array_equal(a.z, b.z)
+    np.testing.assert_array_equal(a.z_first, b.z_first)
+    np.testing.assert_array_equal(a.c, b.c)
+    pd.testing.assert_frame_equal(a.generations.reset_index(drop=True), b.generations.reset_index(drop=True))
+
+
+class Kill(Exception):
+    pass
+
+
+def test_resume_after_kill_gives_identical_numbers(tmp_path, loader):
+    whole = run(tmp_path / "a", loader)
+
+    def kill_after_two(model, done):
+        if done >= 6:
+            raise Kill
+
+    with pytest.raises(Kill):
+        run(tmp_path / "b", loader, on_batch=kill_after_two)
+    folder = next((tmp_path / "b" / "cache").glob("trec/tiny/*"))
+    assert sorted(p.name for p in folder.glob("part-*.npz")) == ["part-000001.npz", "part-000002.npz"]
+    seen = []
+    resumed = run(tmp_path / "b", loader, on_batch=lambda m, done: seen.append(done))
+    assert seen == [9, 11]  # only the two unfinished batches were probed
+    assert_same(whole, resumed)
+    assert len(list(folder.glob("part-*.npz"))) == 1  # compacted after completion
+
+
+def test_second_run_reads_cache_without_loading_model(tmp_path, loader):
+    first = run(tmp_path, loader)
+    assert loader.calls == ["tiny"]
+    again = run(tmp_path, loader)
+    assert loader.calls == ["tiny"]
+    assert_same(first, again)
+    smaller = run(tmp_path, loader, n=4)
+    assert loader.calls == ["tiny"]
+    assert_same(first.subset(first.item_ids[:4]), smaller)
+
+
+def test_other_settings_are_not_reused(tmp_path, loader):
+    run(tmp_path, loader, n=4)
+    other = run(tmp_path, loader, n=4, T=2)
+    assert loader.calls == ["tiny", "tiny"]
+    assert other.generations.groupby("item_id").size().eq(2).all()
+    run(tmp_path, loader, n=4, seed=1)
+    run(tmp_path, loader, n=4, template="Question: {text}\nCategory ({labels}):")
+    assert len(loader.calls) == 4
+    assert len(list((tmp_path / "cache" / "trec" / "tiny").iterdir())) == 4
+
+
+def _folder(tmp_path):
+    return next((tmp_path / "cache").glob("trec/tiny/*"))
+
+
+def test_corrupt_shard_raises_cache_error_naming_file(tmp_path, loader):
+    run(tmp_path, loader, n=4)
+    shard = next(_folder(tmp_path).glob("part-*.npz"))
+    good = shard.read_bytes()
+    shard.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CacheError, match=shard.name):
+        run(tmp_path, loader, n=4)
+    assert shard.read_bytes() == good[: len(good) // 2]  # left for the user to inspect, not overwritten
+    assert loader.calls == ["tiny"]
+
+
+def test_mismatched_key_file_raises(tmp_path, loader):
+    run(tmp_path, loader, n=4)
+    key_file = _folder(tmp_path) / "key.json"
+    key = json.loads(key_file.read_text())
+    key["T"] = 99
+    key_file.write_text(json.dumps(key))
+    with pytest.raises(CacheError, match="key.json"):
+        run(tmp_path, loader, n=4)
+
+
+def test_changed_text_under_same_id_raises(tmp_path, loader):
+    run(tmp_path, loader, n=4)
+    changed = make_dataset(["Something else entirely ?"] + QUESTIONS[1:])
+    with pytest.raises(CacheError, match="another text"):
+        probe_dataset(changed, ["tiny"], n=4, T=3, max_new_tokens=4, batch_size=3, cache_dir=tmp_path / "cache",
+                      progress=False, loader=loader)
+
+
+def test_replay_from_cache_and_table_file(tmp_path, loader):
+    table = run(tmp_path, loader)
+    for source in (tmp_path / "cache", _folder(tmp_path)):
+        replayed = load_probes(source, "trec")
+        assert replayed.models == ("tiny",)
+        assert_same(table, replayed)
+    out = table.save(tmp_path / "table.npz")
+    assert_same(table, load_probes(out, "trec"))
+    with pytest.raises(DataError):
+        load_probes(out, "imdb")
+    with pytest.raises(CacheError):
+        load_probes(tmp_path / "nowhere", "trec")
+
+
+def test_replay_released_arrays(paper_dir):
+    table = load_probes(paper_dir / "probes", "trec")
+    assert table.models[0] == "gemma-2-9b-it" and table.z.shape == (5452, 5, 6)
+    assert not hasattr(table, "ground_truth")
+
+
+def test_shard_layout_is_per_item(tmp_path, loader):
+    run(tmp_path, loader, n=4)
+    cache_root = tmp_path / "cache"
+    folder = _folder(tmp_path)
+    with np.load(next(folder.glob("part-*.npz"))) as data:
+        assert data["z"].shape == (4, 6) and data["gen_text"].shape == (4, 3)
+        assert set(data["item_ids"].tolist()) == {100, 101, 102, 103}
+    assert ProbeCache.__name__ and cache_root.exists()
