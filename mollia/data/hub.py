@@ -104,6 +104,9 @@ def frame_from_hub(spec: DatasetSpec, parts: Mapping[str, Any]) -> pd.DataFrame:
             raise DataError(f"dataset {spec.name!r}: hub split {hub_split!r} maps to {ours}")
         frame["split"] = ours[0]
         if ours[0] == "train" and spec.carve_validation:
+            if spec.carve_validation >= len(frame):
+                raise DataError(f"dataset {spec.name!r}: hub split {hub_split!r} has {len(frame)} rows, too few to "
+                                f"carve the paper's {spec.carve_validation} validation items from it")
             frame["split"] = stratified_split(frame["label"].to_numpy(), 0, spec.carve_validation, seed=spec.split_seed)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)

@@ -14,7 +14,9 @@ Rules (each violation is a `DataError` naming the file, the column or the row):
   ``dev`` are read as validation); without it a seeded stratified split is made
   (`mollia.data.splits.fraction_split`: 70% train, 10% validation, 20% test);
 - a column ``id`` (unique) is kept as the item id, else ids are the row numbers 0..n-1;
-- other columns are kept as they are.
+- other columns are kept as they are;
+- a parquet file written by ``mollia data load --out`` carries its label order in its schema
+  metadata; it is used when ``label_names`` is not given.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from mollia.data.dataset import SPLITS, Dataset
 from mollia.data.splits import fraction_split
 from mollia.errors import DataError
 
+# parquet schema metadata key holding the label order (written by `mollia data load --out`)
+LABEL_NAMES_METADATA_KEY = b"mollia.label_names"
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
 SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation",
@@ -54,6 +58,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path.name}: cannot read as {kind}: {exc}") from exc
 
 
+def stored_label_names(path: Path) -> list[str] | None:
+    """The label order stored in a parquet file's schema metadata, if any."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(LABEL_NAMES_METADATA_KEY)
+    return None if raw is None else [str(x) for x in json.loads(raw)]
+
+
 def load(path: str | Path, text_column: str = "text", label_column: str = "label",
          label_names: Sequence[str] | None = None, name: str | None = None,
          split_column: str | None = None, seed: int = 0) -> Dataset:
@@ -61,6 +74,8 @@ def load(path: str | Path, text_column: str = "text", label_column: str = "label
     path = Path(path)
     table = read_table(path)
     where = path.name
+    if label_names is None and READERS.get(path.suffix.lower()) == "parquet":
+        label_names = stored_label_names(path)
     name = name or path.stem
     columns = [text_column, label_column] + ([split_column] if split_column else [])
     missing = [c for c in columns if c not in table.columns]
@@ -74,14 +89,17 @@ def load(path: str | Path, text_column: str = "text", label_column: str = "label
     bad = ~texts.map(lambda t: isinstance(t, str) and t.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where}: empty or non-string text in column {text_column!r} at row {i}: {texts.iloc[i]!r}")
+        raise DataError(f"{where}: empty or non-string text in column {text_column!r} at row {i}: {_show(texts.iloc[i])}")
 
     labels, names = _labels(table[label_column], label_names, where, label_column)
+    if len(names) < 2:
+        raise DataError(f"{where}: column {label_column!r} holds a single label ({names[0]!r}); "
+                        "a classification dataset needs at least 2 (pass label_names to name the others)")
 
     if "id" in table.columns and "id" not in (text_column, label_column):
         ids = table["id"]
         if ids.duplicated().any():
-            raise DataError(f"{where}: duplicate id {ids[ids.duplicated()].iloc[0]!r} in column 'id'")
+            raise DataError(f"{where}: duplicate id {_show(ids[ids.duplicated()].iloc[0])} in column 'id'")
     else:
         ids = pd.Series(np.arange(len(table), dtype=np.int64))
 
@@ -89,7 +107,7 @@ def load(path: str | Path, text_column: str = "text", label_column: str = "label
         raw = table[split_column].map(lambda s: SPLIT_ALIASES.get(str(s).strip().lower()))
         if raw.isna().any():
             i = int(np.flatnonzero(raw.isna().to_numpy())[0])
-            raise DataError(f"{where}: split {table[split_column].iloc[i]!r} at row {i} is not one of {SPLITS} "
+            raise DataError(f"{where}: split {_show(table[split_column].iloc[i])} at row {i} is not one of {SPLITS} "
                             f"(or val/valid/dev)")
         split = raw.to_numpy()
     else:
@@ -117,14 +135,14 @@ def _labels(values: pd.Series, label_names: Sequence[str] | None, where: str, co
             bad = (as_int < 0) | (as_int >= len(names))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{where}: label {values.iloc[i]!r} at row {i} is outside 0..{len(names) - 1} "
+                raise DataError(f"{where}: label {_show(values.iloc[i])} at row {i} is outside 0..{len(names) - 1} "
                                 f"(label names {names})")
             return as_int, names
         text = values.map(lambda v: str(v).strip())
         bad = ~text.isin(names)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{where}: label {values.iloc[i]!r} at row {i} is not one of {names}")
+            raise DataError(f"{where}: label {_show(values.iloc[i])} at row {i} is not one of {names}")
         return text.map({n: k for k, n in enumerate(names)}).to_numpy(dtype=np.int64), names
     if as_int is not None:
         found = np.unique(as_int)
@@ -142,3 +160,8 @@ def _as_int(values: pd.Series) -> np.ndarray | None:
     if numbers.isna().any() or (numbers % 1 != 0).any():
         return None
     return numbers.to_numpy(dtype=np.int64)
+
+
+def _show(value) -> str:
+    """A cell for an error message: numpy scalars shown as plain Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
