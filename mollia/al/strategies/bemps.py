@@ -76,6 +76,23 @@ def coremse_scores(samples: np.ndarray, xp_rows: np.ndarray) -> np.ndarray:
     return _candidate_features(p_e_y_x).T @ _evaluation_coefficients(p_e_y_x[:, :, xp_rows])
 
 
+def cluster_coordinates(features: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """Rows with the same norms and pairwise distances as the L2-normalised rows of
+    ``rr = features @ coeffs`` ((m, p) @ (p, |X'|)), in at most p dimensions.
+
+    With the Gram matrix ``C C^T = U diag(lam) U^T``, every inner product
+    ``rr_i . rr_j = F_i C C^T F_j^T = (F_i U sqrt(lam)) . (F_j U sqrt(lam))``; eigenvalues below
+    1e-12 of the largest (float rounding) are dropped. Normalisation as torch ``normalize``
+    (eps 1e-12), the authors' choice.
+    """
+    lam, u = np.linalg.eigh(coeffs @ coeffs.T)
+    keep = lam > max(lam[-1], 0.0) * 1e-12
+    coords = features @ (u[:, keep] * np.sqrt(lam[keep]))
+    if coords.shape[1] == 0:  # every rr row is zero: no information, one flat axis
+        coords = np.zeros((features.shape[0], 1))
+    return coords / np.maximum(np.linalg.norm(coords, axis=1, keepdims=True), 1e-12)
+
+
 def nearest_distinct(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """For each centre in turn, the nearest point not taken by an earlier centre (so the batch
     has exactly ``len(centres)`` distinct points; the authors' code fills duplicates at random)."""
@@ -134,22 +151,10 @@ class BEMPS(Strategy):
         total = coeffs.sum(axis=1) @ features_t
         n_top = min(m, max(n, int(round(m * self.top_fraction))))
         top = np.lexsort((np.arange(m), -total))[:n_top]
-        features = features_t[:, top].T
-
-        # Exact low-dimensional coordinates of the rows rr[top, :] (see the module docstring):
-        # with the Gram matrix C C^T = U diag(lam) U^T, every inner product
-        # rr_i . rr_j = F_i C C^T F_j^T = (F_i U sqrt(lam)) . (F_j U sqrt(lam)).
-        lam, u = np.linalg.eigh(coeffs @ coeffs.T)
-        keep = lam > max(lam[-1], 0.0) * 1e-12
-        coords = features @ (u[:, keep] * np.sqrt(lam[keep]))
-        if coords.shape[1] == 0:  # every rr row is zero: no information, one flat axis
-            coords = np.zeros((n_top, 1))
-        norms = np.linalg.norm(coords, axis=1, keepdims=True)
-        coords = coords / np.maximum(norms, 1e-12)                        # torch normalize, eps 1e-12
-        coords = coords.astype(np.float32)  # k-means precision is ample; halves the work
-
         if n == n_top:
             return top
+        # k-means precision is ample in float32, which halves its work.
+        coords = cluster_coordinates(features_t[:, top].T, coeffs).astype(np.float32)
         kmeans = KMeans(n_clusters=n, n_init=1, max_iter=self.max_kmeans_iter,
                         random_state=int(rng.integers(2**31 - 1)))
         kmeans.fit(coords)
