@@ -235,3 +235,30 @@ def test_real_mistral_label_lists_are_invalid(real):
     lists = [g for g in gens if g in ("human, entity", "human, entity, description", "location, human (implied)")]
     assert len(lists) > 1000
     assert (parse_answers(lists, TREC) == INVALID).all()
+
+
+@pytest.mark.parametrize("text, expected", [
+    # what tiny models emit within max_new_tokens = 8
+    (" human\n\n- Goal -\nClassify", "human"),
+    ("Entity\n\nExplanation:", "entity"),
+    ("Location\n###", "location"),
+    ("Category: Human\nQuestion: Who", "human"),
+    ("Answer: Entity (the question asks for a thing, not a location)", "entity"),
+    ("Answer: Human. The question asks about a person, not a location or entity.", "human"),
+    ("abbreviation, entity, description, human, location, numeric\n\nhuman", "human"),
+    ("The question is about a location, so the answer is human", "human"),
+])
+def test_small_model_style_answers(text, expected):
+    assert lab(text) == expected
+
+
+@pytest.mark.parametrize("text", ["The answer is", "Output:", "###", "Question: Who wrote Hamlet ?", "- Goal -"])
+def test_truncated_or_echoed_prompt_is_invalid(text):
+    assert parse_answer(text, TREC) == INVALID
+
+
+def test_unicode_label_names():
+    fr = ["négatif", "positif"]
+    assert parse_answer("Négatif", fr) == 0
+    assert parse_answer("Réponse : **positif**", fr) == 1
+    assert parse_answer("négatif ou positif", fr) == INVALID

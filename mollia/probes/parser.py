@@ -138,7 +138,7 @@ _FIRST_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n")
 _BRACKETED_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _SEGMENT_RE = re.compile(r"[,;&|\n]|\band\b|\bor\b")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+\u2022>]+|\d+[.)])\s+")
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_TOKEN_RE = re.compile(r"[^\W_]+")
 
 
 def _tokens(text: str) -> tuple[str, ...]:
