@@ -11,7 +11,7 @@ import pytest
 
 datasets = pytest.importorskip("datasets")
 
-from mollia.data import load_dataset, registry  # noqa: E402
+from mollia.data import Dataset, load_dataset, registry  # noqa: E402
 from mollia.data.hub import frame_from_hub, load_hub  # noqa: E402
 from mollia.errors import DataError  # noqa: E402
 
@@ -63,6 +63,26 @@ def test_paper_table1_split_sizes_for_ag_news_shape():
     frame = frame_from_hub(spec, {"train": train, "test": test})
     sizes = frame["split"].value_counts().to_dict()
     assert (sizes["train"], sizes["validation"], sizes["test"]) == spec.paper_sizes
+    # the pool: the first 10000 of the seed-666 permutation of hub train; validation: its last 6000
+    ds = Dataset.from_frame("ag_news", frame, spec.label_names)
+    perm = np.random.default_rng(666).permutation(120_000)
+    assert spec.sample_ids(ds).tolist() == perm[:10_000].tolist()
+    assert sorted(ds.split("validation").ids.tolist()) == sorted(perm[-6_000:].tolist())
+    pool = spec.pool(ds)
+    assert pool.ids.tolist() == perm[:10_000].tolist() and set(pool.frame["split"]) == {"train"}
+
+
+def test_imdb_pool_rule_reproduces_the_released_sample(paper_dir):
+    """stanfordnlp/imdb's train split is 12500 negative reviews then 12500 positive ones; the paper's
+    released imdb rows must then carry exactly the labels of train rows permutation(25000)[:10000]."""
+    spec = registry.get("imdb")
+    train = pd.DataFrame({"text": [f"review {i}" for i in range(25_000)], "label": [0] * 12_500 + [1] * 12_500})
+    test = pd.DataFrame({"text": ["t"] * 10, "label": [0, 1] * 5})
+    ds = Dataset.from_frame("imdb", frame_from_hub(spec, {"train": train, "test": test}), spec.label_names)
+    released = np.load(paper_dir / "probes" / "imdb_meta_y.npy").argmax(axis=1)
+    pool = spec.pool(ds)
+    assert len(pool) == 10_000 and (pool.labels == released).all()
+    assert ds.split_sizes() == {"train": 22_500, "validation": 2_500, "test": 10}
 
 
 def test_label_mapping_follows_names_not_positions():
@@ -128,7 +148,8 @@ def test_load_dataset_hub_path_calls_datasets_load_dataset(monkeypatch):
     assert ds.source == "hub:fancyzhx/ag_news"
     assert ds.label_names == ("world", "sports", "business", "science/technology")
     assert ds.split_sizes() == {"train": 1000, "validation": 6000, "test": 30}
-    assert len(registry.get("ag_news").pool(ds)) == 1000  # pool capped by the train split here
+    # the pool: the first 10000 of the permutation of 7000 hub train rows, minus the 6000 validation ones
+    assert len(registry.get("ag_news").pool(ds)) == 1000
 
 
 def test_load_hub_wraps_download_failures(monkeypatch):

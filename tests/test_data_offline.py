@@ -115,10 +115,15 @@ def test_offline_files_are_small_zstd_parquet_with_provenance():
 def test_pool_rule():
     trec = load_dataset("trec")
     spec = registry.get("trec")
+    # the paper's sample for TREC: all of train_5500, permuted as its released arrays are
+    assert spec.sample_ids(trec).tolist() == np.random.default_rng(666).permutation(5452).tolist()
     pool = spec.pool(trec)
-    assert len(pool) == trec.split_sizes()["train"]  # TREC: the whole train split
+    assert len(pool) == trec.split_sizes()["train"] == 4500  # offline: validation/test items left out
     assert set(pool.frame["split"]) == {"train"}
-    again = spec.pool(trec)
-    assert pool.ids.tolist() == again.ids.tolist()  # seeded
-    assert pool.ids.tolist() != sorted(pool.ids.tolist())  # shuffled
+    assert pool.ids.tolist() == [i for i in spec.sample_ids(trec) if i in set(pool.ids.tolist())]  # sample order
+    assert spec.pool(trec).ids.tolist() == pool.ids.tolist()  # seeded
+    rt = load_dataset("rotten_tomatoes")
+    rt_pool = registry.get("rotten_tomatoes").pool(rt)
+    assert sorted(rt_pool.ids.tolist()) == sorted(rt.split("train").ids.tolist())  # stand-ins: all of train
+    assert rt_pool.ids.tolist() != sorted(rt_pool.ids.tolist())  # shuffled
     assert registry.get("imdb").pool_size == 10_000 and registry.get("imdb").pool_seed == 666

@@ -41,7 +41,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from mollia.data import list_datasets
 
     table = list_datasets()
-    columns = ["name", "sources", "n_train", "n_validation", "n_test", "sizes_from", "label_names", "stand_in_for"]
+    columns = ["name", "sources", "n_train", "n_validation", "n_test", "n_pool", "sizes_from", "label_names", "stand_in_for"]
     with pd.option_context("display.max_colwidth", 80, "display.width", 250):
         print(table[columns].to_string(index=False))
     print("sizes_from: offline = the committed build; paper = the paper's Table 1 (hub, not downloaded)")

@@ -34,7 +34,7 @@ def load_dataset(name: str, source: str = "auto") -> Dataset:
 
 
 def list_datasets() -> pd.DataFrame:
-    """One row per registry dataset: name, sources, split sizes, label names, stand-in-for, hub id.
+    """One row per registry dataset: name, sources, split sizes, AL pool size, label names, stand-in-for, hub id.
 
     Sizes are those of the offline build where one exists (``sizes_from="offline"``), else the
     paper's Table 1 (``sizes_from="paper"``); nothing is downloaded.
@@ -42,15 +42,18 @@ def list_datasets() -> pd.DataFrame:
     rows = []
     for spec in REGISTRY.values():
         if spec.offline_file:
-            sizes = load_offline(spec).split_sizes()
+            dataset = load_offline(spec)
+            sizes, n_pool = dataset.split_sizes(), len(spec.pool(dataset))
             sizes_from = "offline"
         else:
             sizes = dict(zip(SPLITS, spec.paper_sizes or (None, None, None)))
+            n_pool = sizes["train"] if spec.pool_size is None else min(spec.pool_size, sizes["train"])
             sizes_from = "paper"
         rows.append({
             "name": spec.name,
             "sources": "+".join(spec.sources),
             **{f"n_{s}": sizes[s] for s in SPLITS},
+            "n_pool": n_pool,
             "sizes_from": sizes_from,
             "n_labels": len(spec.label_names),
             "label_names": ", ".join(spec.label_names),

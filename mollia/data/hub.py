@@ -7,7 +7,9 @@ pandas frame, so it is tested on local data.
 ids: hub rows are numbered in the order train, validation, test of the *hub's* splits, each in
 hub row order (so for CogComp/trec, ids 0..5451 are train_5500 in file order, as offline).
 Where the hub has no validation split, the paper's validation set (size from its Table 1) is
-carved out of the hub train split by `mollia.data.splits.stratified_split` with ``split_seed``.
+the last ``carve_validation`` rows of the hub train split permuted by
+``numpy.random.default_rng(pool_seed)``: the paper's pool is the *first* 10,000 of that same
+permutation (`DatasetSpec.sample_ids`), so the two never overlap.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import pandas as pd
 
 from mollia.data.dataset import SPLITS, Dataset
 from mollia.data.registry import DatasetSpec
-from mollia.data.splits import stratified_split
 from mollia.errors import DataError
 
 
@@ -107,7 +108,10 @@ def frame_from_hub(spec: DatasetSpec, parts: Mapping[str, Any]) -> pd.DataFrame:
             if spec.carve_validation >= len(frame):
                 raise DataError(f"dataset {spec.name!r}: hub split {hub_split!r} has {len(frame)} rows, too few to "
                                 f"carve the paper's {spec.carve_validation} validation items from it")
-            frame["split"] = stratified_split(frame["label"].to_numpy(), 0, spec.carve_validation, seed=spec.split_seed)
+            order = np.random.default_rng(spec.pool_seed).permutation(len(frame))
+            split = np.full(len(frame), "train", dtype=object)
+            split[order[len(frame) - spec.carve_validation:]] = "validation"
+            frame["split"] = split
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
     assert set(frame["split"]) <= set(SPLITS)

