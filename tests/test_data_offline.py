@@ -120,7 +120,8 @@ def test_pool_rule():
     pool = spec.pool(trec)
     assert len(pool) == trec.split_sizes()["train"] == 4500  # offline: validation/test items left out
     assert set(pool.frame["split"]) == {"train"}
-    assert pool.ids.tolist() == [i for i in spec.sample_ids(trec) if i in set(pool.ids.tolist())]  # sample order
+    in_pool = set(pool.ids.tolist())
+    assert pool.ids.tolist() == [i for i in spec.sample_ids(trec).tolist() if i in in_pool]  # sample order
     assert spec.pool(trec).ids.tolist() == pool.ids.tolist()  # seeded
     rt = load_dataset("rotten_tomatoes")
     rt_pool = registry.get("rotten_tomatoes").pool(rt)
