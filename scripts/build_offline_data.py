@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         old.update(sections)
         body = "\n".join(old[n] for n in BUILDERS if n in old)
         write_text(provenance, HEADER + body)
+        os.chmod(provenance, 0o644)
     return 0
 
 
