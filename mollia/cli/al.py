@@ -1,5 +1,85 @@
-"""`mollia al ...` verbs (placeholder until its stage lands: registers nothing yet)."""
+"""`mollia al`: run (or resume) one active-learning configuration and write DIR/metrics.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mollia.errors import MolliaError
+
+
+def _json_dict(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"k\": 1}'")
+    return value
 
 
 def register(subparsers) -> None:
-    return None
+    from mollia.al.config import ALConfig
+
+    d = ALConfig()
+    p = subparsers.add_parser("al", help="run one active-learning configuration (Algorithm 1)",
+                              description="Run Algorithm 1 (query, annotate, robust training, evaluate) and write "
+                                          "OUT/metrics.json per iteration; rerunning the same command resumes.")
+    p.add_argument("--dataset", default=d.dataset, help="dataset name (default trec)")
+    p.add_argument("--dataset-source", default=d.dataset_source, choices=("auto", "offline", "hub"))
+    p.add_argument("--probes", default=None, help="probe table (cache file/folder) or a folder of released arrays")
+    p.add_argument("--strategy", default=d.strategy, help="random, coreset, bemps, noise_stability, entropy, margin")
+    p.add_argument("--annotator", default=d.annotator, help="oracle, molam, llms-v, llms-l, llm:<model>, ...")
+    p.add_argument("--backbone", default=d.backbone, help="head:<encoder> (fast) or finetune:<encoder>")
+    p.add_argument("--iterations", type=int, default=d.iterations)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--out", required=True, help="output folder (metrics.json, state/)")
+    p.add_argument("--no-negative-learning", dest="negative_learning", action="store_false",
+                   help="drop the negative-learning term (Eq. 7): ablation variants C, D")
+    p.add_argument("--no-discrepancy", dest="discrepancy", action="store_false",
+                   help="W_d = 1 for every item (no Eq. 8): ablation variants B, D")
+    p.add_argument("--alpha", type=float, default=d.alpha, help="W_d of discrepant items (Eq. 8)")
+    p.add_argument("--lambda-start", type=float, default=d.lambda_start)
+    p.add_argument("--lambda-end", type=float, default=d.lambda_end)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="query size B")
+    p.add_argument("--initial", type=int, default=d.initial, help="initial labelled set size")
+    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: head 1e-3, finetune 5e-5)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--patience", type=int, default=d.patience)
+    p.add_argument("--train-batch-size", type=int, default=d.train_batch_size)
+    p.add_argument("--pool-size", type=int, default=None, help="cap the pool at a seeded subsample")
+    p.add_argument("--device", default=d.device)
+    p.add_argument("--strategy-params", type=_json_dict, default={}, help="JSON object for make_strategy")
+    p.add_argument("--annotator-params", type=_json_dict, default={}, help="JSON object for make_annotator")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_al)
+
+
+def config_from_args(args: argparse.Namespace):
+    from mollia.al.config import ALConfig
+
+    return ALConfig(dataset=args.dataset, dataset_source=args.dataset_source, probes=args.probes,
+                    strategy=args.strategy, annotator=args.annotator, backbone=args.backbone,
+                    iterations=args.iterations, seed=args.seed, negative_learning=args.negative_learning,
+                    discrepancy=args.discrepancy, alpha=args.alpha, lambda_start=args.lambda_start,
+                    lambda_end=args.lambda_end, batch_size=args.batch_size, initial=args.initial, lr=args.lr,
+                    epochs=args.epochs, patience=args.patience, train_batch_size=args.train_batch_size,
+                    pool_size=args.pool_size, device=args.device, strategy_params=args.strategy_params,
+                    annotator_params=args.annotator_params)
+
+
+def cmd_al(args: argparse.Namespace) -> int:
+    import torch
+
+    from mollia.al.loop import run_al
+
+    if args.threads < 1:
+        raise MolliaError(f"--threads must be >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
+    config = config_from_args(args)
+    metrics = run_al(config, args.out, progress=not args.quiet)
+    last = metrics["rows"][-1]
+    print(f"{config.strategy}/{config.annotator} seed {config.seed}: iteration {last['iteration']}, "
+          f"{last['n_labelled']} labelled, micro-F1 {last['micro_f1']:.4f}  -> {args.out}/metrics.json")
+    return 0

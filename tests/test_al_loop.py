@@ -1,0 +1,249 @@
+"""Algorithm 1 end to end on a small synthetic problem: d_anno from the previous model, ablation
+switches, resume after a kill, determinism, oracle vs noisy annotators, no label leakage."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mollia.al.checkpoint import RunState
+from mollia.al.config import ALConfig, ConfigError
+from mollia.al.loop import ALData, run_al
+from mollia.al.synthetic import synthetic_problem
+from mollia.annotators.types import Annotation, LabelledSet
+from mollia.errors import CacheError, DataError
+from mollia.probes.table import ProbeTable
+
+torch.set_num_threads(1)
+VOLATILE = ("wall_s", "peak_memory_mb")
+
+
+class VoteStandIn:
+    """A noisy annotator (majority of the fake LLMs' c) standing in for mollia.annotators."""
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, probes, labelled):
+        self.probes_ = probes
+        return self
+
+    def annotate(self, ids=None):
+        t = self.probes_ if ids is None else self.probes_.subset(ids)
+        proba = t.c.mean(axis=1) + 1e-9
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        return Annotation("vote", t.item_ids, proba.argmax(axis=1), proba, (t.z < 1e-3).all(axis=1))
+
+
+def vote_factory(name, **params):
+    return VoteStandIn(**params)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return synthetic_problem(n_train=300, n_val=60, n_test=120, n_labels=4, dim=12, separation=0.8,
+                             llm_accuracy=0.6, seed=1)
+
+
+def config(**kw):
+    base = dict(dataset="synthetic", annotator="vote", strategy="random", iterations=3, initial=20,
+                batch_size=20, epochs=15, patience=5)
+    base.update(kw)
+    return ALConfig(**base)
+
+
+def run(problem, out, cfg, **kw):
+    dataset, probes, embed_fn = problem
+    kw.setdefault("annotator_factory", vote_factory)
+    return run_al(cfg, out, dataset, probes, embed_fn=embed_fn, progress=False, **kw)
+
+
+def stable(rows):
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
+
+
+def test_records_follow_the_schema(problem, tmp_path):
+    m = run(problem, tmp_path / "a", config())
+    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert on_disk["done"] is True and on_disk["kind"] == "al" and on_disk["schema"] == 1
+    assert on_disk["params"] == json.loads(json.dumps(config().to_params()))
+    assert [r["iteration"] for r in m["rows"]] == [0, 1, 2, 3]
+    assert [r["n_labelled"] for r in m["rows"]] == [20, 40, 60, 80]
+    keys = {"iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
+            "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "flag_precision", "lambda",
+            "wall_s", "peak_memory_mb", "memory_kind"}
+    for row in m["rows"]:
+        assert set(row) == keys
+        assert row["micro_f1"] == pytest.approx(row["accuracy"])  # single-label data
+        assert row["memory_kind"] == "rss" and row["peak_memory_mb"] > 0
+    first, later = m["rows"][0], m["rows"][1:]
+    assert first["added_label_accuracy"] is None and first["n_negative"] == 0
+    for row in later:
+        assert 0 <= row["added_label_accuracy"] <= 1
+        assert row["n_negative"] > 0  # the fake LLMs exclude one label per item
+        assert row["negative_error_rate"] == 0.0  # ... never the truth
+        if row["flag_precision"] is not None:
+            assert set(row["flag_precision"]) == {"discrepancy", "entropy", "margin", "consistency"}
+    assert [r["lambda"] for r in m["rows"][1:]] == pytest.approx([0.4, 0.7, 1.0])
+
+
+def test_d_anno_is_computed_with_the_previous_iteration_model(problem, tmp_path):
+    dataset, probes, embed_fn = problem
+    run(problem, tmp_path / "it0", config(iterations=0))
+    run(problem, tmp_path / "it1", config(iterations=1))
+    st1 = json.loads((tmp_path / "it1" / "state" / "state.json").read_text())["labelled"]
+    added = np.array(st1["added_at"]) == 1
+    pos, y_plus, d_saved = (np.array(st1[k])[added] for k in ("positions", "y_plus", "d_anno"))
+
+    from mollia.al.backbones import make_backbone
+
+    cfg = config(iterations=1)
+    data = ALData(dataset, probes, cfg)
+    model = make_backbone(cfg, dataset.name, data.texts, 4, embed_fn=embed_fn, progress=False)
+    prev = model.load_state_dict(RunState(tmp_path / "it0").load_model(0)).predict_proba(pos).argmax(1)
+    new = model.load_state_dict(RunState(tmp_path / "it1").load_model(1)).predict_proba(pos).argmax(1)
+    assert d_saved.tolist() == (prev != y_plus).astype(int).tolist()
+    # the model trained on these labels agrees with them more: using it would hide discrepancies
+    assert (new != y_plus).sum() < (prev != y_plus).sum()
+    # W_d follows Eq. 8 with alpha = 0.5
+    assert np.array(st1["weights"])[added].tolist() == np.where(d_saved == 1, 0.5, 1.0).tolist()
+
+
+@pytest.mark.parametrize("negative_learning,discrepancy", [(True, True), (True, False), (False, True), (False, False)])
+def test_ablation_switches(problem, tmp_path, negative_learning, discrepancy):
+    out = tmp_path / f"{negative_learning}-{discrepancy}"
+    m = run(problem, out, config(iterations=2, negative_learning=negative_learning, discrepancy=discrepancy))
+    lab = json.loads((out / "state" / "state.json").read_text())["labelled"]
+    weights, d_anno = np.array(lab["weights"]), np.array(lab["d_anno"])
+    negatives = np.array(lab["negatives"])
+    if discrepancy:
+        assert d_anno.sum() > 0 and np.array_equal(weights, np.where(d_anno == 1, 0.5, 1.0))
+    else:
+        assert (weights == 1).all() and d_anno.sum() > 0  # d_anno still recorded for Fig. 6
+    if negative_learning:
+        assert negatives.sum() > 0 and all(r["n_negative"] > 0 for r in m["rows"][1:])
+    else:
+        assert negatives.sum() == 0 and all(r["n_negative"] == 0 and r["lambda"] == 0 for r in m["rows"])
+    # the initial (ground-truth) items: W = 1, no negatives
+    init = np.array(lab["added_at"]) == 0
+    assert (weights[init] == 1).all() and negatives[init].sum() == 0
+
+
+def test_ablation_variants_train_differently(problem, tmp_path):
+    a = run(problem, tmp_path / "A", config(iterations=2))
+    d = run(problem, tmp_path / "D", config(iterations=2, negative_learning=False, discrepancy=False))
+    # iteration 0 trains on the ground-truth initial set (no negatives, W = 1): identical
+    assert a["rows"][0]["micro_f1"] == d["rows"][0]["micro_f1"]
+    f1a = [r["macro_f1"] for r in a["rows"][1:]]
+    f1d = [r["macro_f1"] for r in d["rows"][1:]]
+    assert f1a != f1d  # the loss changed, so the trained models (and the curves) differ
+
+
+def test_same_seed_same_curve_other_seed_other_curve(problem, tmp_path):
+    a = run(problem, tmp_path / "a", config(strategy="random"))
+    b = run(problem, tmp_path / "b", config(strategy="random"))
+    c = run(problem, tmp_path / "c", config(strategy="random", seed=1))
+    assert stable(a["rows"]) == stable(b["rows"])
+    assert stable(a["rows"]) != stable(c["rows"])
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_after_kill_gives_identical_numbers(problem, tmp_path):
+    full = run(problem, tmp_path / "full", config(strategy="random", iterations=4))
+
+    def kill_at_2(row):
+        if row["iteration"] == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(problem, tmp_path / "killed", config(strategy="random", iterations=4), on_iteration=kill_at_2)
+    partial = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert partial["done"] is False and len(partial["rows"]) == 3
+    seen = []
+    resumed = run(problem, tmp_path / "killed", config(strategy="random", iterations=4),
+                  on_iteration=lambda r: seen.append(r["iteration"]))
+    assert seen == [3, 4]  # resumed at the next iteration, nothing recomputed
+    assert resumed["done"] is True
+    assert stable(resumed["rows"]) == stable(full["rows"])
+    again = run(problem, tmp_path / "killed", config(strategy="random", iterations=4),
+                on_iteration=lambda r: seen.append(r["iteration"]))
+    assert seen == [3, 4] and again["rows"] == resumed["rows"]  # a finished run is not rerun
+
+
+def test_resume_with_other_params_is_refused_and_keeps_the_records(problem, tmp_path):
+    run(problem, tmp_path / "r", config(iterations=1))
+    before = (tmp_path / "r" / "metrics.json").read_bytes()
+    with pytest.raises(CacheError, match="alpha"):
+        run(problem, tmp_path / "r", config(iterations=1, alpha=0.3))
+    assert (tmp_path / "r" / "metrics.json").read_bytes() == before
+
+
+def test_oracle_vs_noisy_annotator(problem, tmp_path):
+    oracle = run(problem, tmp_path / "o", config(annotator="oracle"))
+    noisy = run(problem, tmp_path / "n", config())
+    for row in oracle["rows"][1:]:
+        assert row["added_label_accuracy"] == 1.0 and row["n_negative"] == 0
+        assert row["discrepancy_precision"] in (None, 0.0)  # nothing wrong to flag
+    accs = [r["added_label_accuracy"] for r in noisy["rows"][1:]]
+    assert max(accs) < 1.0 and min(accs) > 0.3
+    assert any(r["discrepancy_precision"] for r in noisy["rows"][1:])
+
+
+def test_oracle_runs_without_probes_others_do_not(problem, tmp_path):
+    dataset, _, embed_fn = problem
+    m = run_al(config(annotator="oracle", iterations=1), tmp_path / "o", dataset, None, embed_fn=embed_fn,
+               progress=False)
+    flags = m["rows"][1]["flag_precision"]
+    assert m["done"] and (flags is None or flags["consistency"] is None)
+    with pytest.raises(DataError, match="probes"):
+        run_al(config(iterations=1), tmp_path / "v", dataset, None, embed_fn=embed_fn, progress=False)
+
+
+def test_no_pool_label_reaches_a_non_oracle_annotator(problem, tmp_path, monkeypatch):
+    dataset, probes, _ = problem
+    seen = {}
+
+    class Spy(VoteStandIn):
+        def fit(self, table, labelled):
+            seen["table"], seen["labelled"] = table, labelled
+            return super().fit(table, labelled)
+
+    def no_truth(self, ids):
+        raise AssertionError("the ground truth was read for a non-oracle annotator")
+
+    monkeypatch.setattr(ALData, "truth_of_ids", no_truth)
+    run(problem, tmp_path / "s", config(initial=20), annotator_factory=lambda name, **kw: Spy())
+    labelled, table = seen["labelled"], seen["table"]
+    assert isinstance(labelled, LabelledSet) and isinstance(table, ProbeTable)
+    assert len(labelled.ids) == 20  # only the initial set's labels, nothing of the pool
+    initial = json.loads((tmp_path / "s" / "state" / "state.json").read_text())["labelled"]
+    init_ids = [i for i, a in zip(initial["ids"], initial["added_at"]) if a == 0]
+    assert sorted(labelled.ids.tolist()) == sorted(init_ids)
+    assert labelled.labels.tolist() == dataset.subset(labelled.ids).labels.tolist()
+    # the annotator sees the pool's probes only: no validation or test item
+    train_ids = set(dataset.split("train").ids.tolist())
+    assert set(table.item_ids.tolist()) <= train_ids and len(table) == 300
+
+
+def test_pool_is_train_items_with_probes(problem):
+    dataset, probes, _ = problem
+    data = ALData(dataset, probes.subset(np.arange(0, 250)), config())
+    assert data.n_pool == 250 and set(data.ids[data.pool]) == set(range(250))
+    assert set(data.ids[data.val]) == set(range(300, 360))
+
+
+def test_bad_inputs_raise_clear_errors(problem, tmp_path):
+    with pytest.raises(ConfigError, match="backbone"):
+        config(backbone="resnet")
+    with pytest.raises(ConfigError, match="alpha"):
+        config(alpha=0)
+    with pytest.raises(ConfigError, match="dataset"):
+        run(problem, tmp_path / "x", config(dataset="trec"))
+    from mollia.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError):
+        run(problem, tmp_path / "y", config(strategy="nope"))
