@@ -262,3 +262,9 @@ def test_unicode_label_names():
     assert parse_answer("Négatif", fr) == 0
     assert parse_answer("Réponse : **positif**", fr) == 1
     assert parse_answer("négatif ou positif", fr) == INVALID
+
+
+@pytest.mark.parametrize("text", ['The most appropriate answer would be "When', "Who", "where", "How many"])
+def test_question_words_are_not_answers(text):
+    # seen from SmolLM2-135M: it starts echoing the question instead of answering
+    assert parse_answer(text, TREC) == INVALID

@@ -80,7 +80,9 @@ LABEL_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 # label name -> forms that name the label only as the entire answer (sub-categories of TREC's
-# fine taxonomy, which models often answer with; too common as plain words to count elsewhere)
+# fine taxonomy, which models often answer with; too common as plain words to count elsewhere).
+# Question words ("who", "when", "where") are deliberately absent: a model that starts echoing
+# the question ('The answer would be "When') has not answered.
 LABEL_ANSWER_FORMS: dict[str, tuple[str, ...]] = {
     "abbreviation": ("expansion", "abbreviation expansion"),
     "entity": ("animal", "body", "body part", "color", "colour", "creative", "creative work", "disease",
@@ -89,11 +91,11 @@ LABEL_ANSWER_FORMS: dict[str, tuple[str, ...]] = {
                "object", "currency", "book", "film", "movie", "song", "album", "invention"),
     "description": ("definition", "manner", "reason", "meaning"),
     "human": ("people", "individual", "group", "title", "organization", "organisation", "author", "historical figure",
-              "character", "who"),
-    "location": ("place", "city", "country", "state", "mountain", "place name", "where", "geography", "continent"),
+              "character"),
+    "location": ("place", "city", "country", "state", "mountain", "place name", "geography", "continent"),
     "numeric": ("date", "year", "time", "count", "money", "price", "cost", "salary", "distance", "speed",
                 "temperature", "percent", "percentage", "size", "weight", "height", "length", "period",
-                "duration", "age", "amount", "code", "order", "number value", "how many", "when"),
+                "duration", "age", "amount", "code", "order", "number value"),
     # ag_news
     "world": ("international", "global", "world affairs"),
     "business": ("economy", "finance", "economics"),
