@@ -224,3 +224,13 @@ def test_coreset_chunking_does_not_change_the_answer():
     a = make_strategy("coreset").query(model, pool, labelled, 15, np.random.default_rng(0))
     b = make_strategy("coreset", chunk_rows=7).query(model, pool, labelled, 15, np.random.default_rng(0))
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_identical_items_still_give_distinct_positions(name):
+    """Duplicated items (equal embeddings and outputs) must not make a strategy repeat a pick."""
+    emb = np.tile(np.array([[0.3, -0.2, 0.5]]), (30, 1))
+    emb[25:] = [[2.0, 1.0, -1.0]]
+    model = ArrayQueryModel(emb, np.random.default_rng(0).normal(size=(3, 3)), dropout=0.2)
+    chosen = _strategy(name).query(model, np.arange(3, 30), np.arange(3), 8, np.random.default_rng(0))
+    assert np.unique(chosen).size == 8 and np.isin(chosen, np.arange(3, 30)).all()

@@ -48,8 +48,8 @@ class ArrayQueryModel:
     @classmethod
     def synthetic(cls, n_items: int, dim: int, n_classes: int, seed: int = 0,
                   dropout: float = 0.1, dtype=np.float32) -> "ArrayQueryModel":
-        """Gaussian-mixture embeddings (one cluster per class) with a least-squares linear head:
-        a model with confident and uncertain regions, for benchmarks."""
+        """Gaussian-mixture embeddings (one cluster per class) and a head that scores each class by
+        its cluster mean: a model with confident and uncertain regions, for tests and benchmarks."""
         rng = np.random.default_rng(seed)
         means = rng.normal(size=(n_classes, dim)) * (2.0 / np.sqrt(dim))
         labels = rng.integers(n_classes, size=n_items)

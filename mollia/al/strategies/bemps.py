@@ -1,5 +1,6 @@
-"""BEMPS with the CoreMSE acquisition (Tan, Du & Buntine, "Bayesian estimate of mean proper scores",
-NeurIPS 2021; batch version as in the authors' code, 2023).
+"""BEMPS with the CoreMSE acquisition (Tan, Du & Buntine, "Bayesian estimate of mean proper scores for
+diversity-enhanced active learning", IEEE TPAMI 2023; NeurIPS 2021), batch version as in the
+authors' code (github.com/davidtw999/BEMPS).
 
 Posterior samples ``P[x, e, y] = p(y | theta_e, x)`` (``e = 1..E``, uniform weights 1/E) come from
 ``model.predict_proba_samples``. For a candidate ``x`` with hypothetical label ``y`` the posterior
@@ -26,8 +27,11 @@ authors' tensor code.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 
 from mollia.al.strategies.base import QueryModel, Strategy, check_model_output
 from mollia.errors import MolliaError
@@ -157,5 +161,8 @@ class BEMPS(Strategy):
         coords = cluster_coordinates(features_t[:, top].T, coeffs).astype(np.float32)
         kmeans = KMeans(n_clusters=n, n_init=1, max_iter=self.max_kmeans_iter,
                         random_state=int(rng.integers(2**31 - 1)))
-        kmeans.fit(coords)
+        with warnings.catch_warnings():
+            # Fewer distinct rows than n (duplicated items): sklearn warns, nearest_distinct copes.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            kmeans.fit(coords)
         return top[nearest_distinct(coords, kmeans.cluster_centers_)]
