@@ -49,11 +49,10 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
     """(model, tokenizer) of the causal LM ``name``.
 
     ``dtype`` None means bfloat16 on a GPU, float32 on CPU. ``quantization`` "4bit" (NF4, compute
-    in ``dtype``) or "8bit" uses transformers' BitsAndBytesConfig and needs CUDA (the paper runs its
-    7-9B LLMs quantised). The tokenizer pads on the left (so batched generation continues every row
+    in ``dtype``) or "8bit" uses transformers' BitsAndBytesConfig and needs CUDA (it lets the paper's
+    7-9B LLMs fit GPUs smaller than its 24 GB setting). The tokenizer pads on the left (so batched generation continues every row
     from its real last token) and has a pad token (the EOS token where the model defines none).
     """
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     spec = _check_kind(name, "causal")
@@ -61,16 +60,16 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
         raise MolliaError(f"unknown quantization {quantization!r}; use one of None, '4bit', '8bit'")
     dev = _resolve_device(device)
     dtype = _resolve_dtype(dtype, dev)
+    if quantization is not None and dev.type != "cuda":
+        raise MolliaError(
+            f"quantization={quantization!r} needs bitsandbytes on a CUDA GPU; this call is on {dev}. "
+            "Use quantization=None on CPU."
+        )
     source = fetch(name)
     common = {"local_files_only": True} if spec.offline else {}
 
     kwargs: dict = {"dtype": dtype, **common}
     if quantization is not None:
-        if dev.type != "cuda" or not torch.cuda.is_available():
-            raise MolliaError(
-                f"quantization={quantization!r} needs bitsandbytes on a CUDA GPU; this call is on {dev}. "
-                "Use quantization=None on CPU."
-            )
         from transformers import BitsAndBytesConfig
 
         if quantization == "4bit":

