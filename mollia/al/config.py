@@ -102,6 +102,18 @@ class ALConfig:
             raise ConfigError(f"unknown AL parameter(s) {unknown}; known: {sorted(known)}")
         return cls(**params)
 
+    @classmethod
+    def from_notebook(cls, **params: Any) -> "ALConfig":
+        """From a notebook's typed parameters, which cannot say None: ``probes=""`` and
+        ``pool_size=0`` / ``lr=0`` mean "none"."""
+        clean = dict(params)
+        if clean.get("probes") == "":
+            clean["probes"] = None
+        for name in ("pool_size", "lr"):
+            if clean.get(name) == 0:
+                clean[name] = None
+        return cls.from_params(clean)
+
     def validate(self) -> None:
         kind, _, encoder = self.backbone.partition(":")
         if kind not in BACKBONE_KINDS or not encoder:
