@@ -15,6 +15,7 @@ Conventions (shared with the AL loop):
 from __future__ import annotations
 
 import importlib
+import numbers
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -76,6 +77,16 @@ def as_index_array(values, what: str) -> np.ndarray:
     if arr.min() < 0:
         raise MolliaError(f"{what} holds a negative position ({int(arr.min())})")
     return arr.astype(np.int64, copy=False)
+
+
+def is_int(value) -> bool:
+    """An integer parameter (Python or numpy int, not bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value) -> bool:
+    """A finite real parameter (Python or numpy, not bool)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
 
 
 def check_model_output(arr: np.ndarray, shape: tuple, what: str) -> np.ndarray:

@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
-from mollia.al.strategies.base import QueryModel, Strategy, check_model_output
+from mollia.al.strategies.base import QueryModel, Strategy, check_model_output, is_int, is_real
 from mollia.errors import MolliaError
 
 _POSTERIOR_FLOOR = 1e-7  # the authors' clamp on sum_e P[x, e, y]
@@ -129,13 +129,13 @@ class BEMPS(Strategy):
         self.max_kmeans_iter = max_kmeans_iter
 
     def check_params(self) -> None:
-        if not isinstance(self.n_samples, (int, np.integer)) or self.n_samples < 2:
+        if not is_int(self.n_samples) or self.n_samples < 2:
             raise MolliaError(f"bemps n_samples must be an integer >= 2, got {self.n_samples!r}")
         for name in ("xprime_fraction", "top_fraction"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+            if not is_real(value) or not 0.0 < value <= 1.0:
                 raise MolliaError(f"bemps {name} must be in (0, 1], got {value!r}")
-        if not isinstance(self.max_kmeans_iter, (int, np.integer)) or self.max_kmeans_iter < 1:
+        if not is_int(self.max_kmeans_iter) or self.max_kmeans_iter < 1:
             raise MolliaError(f"bemps max_kmeans_iter must be a positive integer, got {self.max_kmeans_iter!r}")
 
     def _select(self, model: QueryModel, pool_idx: np.ndarray, labelled_idx: np.ndarray,

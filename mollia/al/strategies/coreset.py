@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mollia.al.strategies.base import QueryModel, Strategy, check_model_output
+from mollia.al.strategies.base import QueryModel, Strategy, check_model_output, is_int
 from mollia.al.strategies.kcentre import farthest_first, min_sq_dist_to_centres
 from mollia.errors import MolliaError
 
@@ -23,7 +23,7 @@ class CoreSet(Strategy):
         self.chunk_rows = chunk_rows
 
     def check_params(self) -> None:
-        if not isinstance(self.chunk_rows, (int, np.integer)) or self.chunk_rows < 1:
+        if not is_int(self.chunk_rows) or self.chunk_rows < 1:
             raise MolliaError(f"coreset chunk_rows must be a positive integer, got {self.chunk_rows!r}")
 
     def _select(self, model: QueryModel, pool_idx: np.ndarray, labelled_idx: np.ndarray,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mollia.al.strategies.base import QueryModel, Strategy, check_model_output
+from mollia.al.strategies.base import QueryModel, Strategy, check_model_output, is_int, is_real
 from mollia.al.strategies.kcentre import farthest_first
 from mollia.errors import MolliaError
 
@@ -37,11 +37,11 @@ class NoiseStability(Strategy):
         self.max_subset = max_subset
 
     def check_params(self) -> None:
-        if not isinstance(self.noise_scale, (int, float)) or not self.noise_scale > 0:
+        if not is_real(self.noise_scale) or not self.noise_scale > 0:
             raise MolliaError(f"noise_stability noise_scale must be > 0, got {self.noise_scale!r}")
         for name in ("n_draws", "max_subset"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if not is_int(value) or value < 1:
                 raise MolliaError(f"noise_stability {name} must be a positive integer, got {value!r}")
 
     def _select(self, model: QueryModel, pool_idx: np.ndarray, labelled_idx: np.ndarray,
