@@ -3,8 +3,8 @@ linear softmax head, ``ArrayQueryModel`` on synthetic d=384, K=6 embeddings; bat
 labelled items). The time includes the model calls a strategy makes (MC-dropout samples for
 BEMPS, noisy copies for NoiseStability), as in the AL loop's head mode.
 
-    python bench/query_speed.py                      # the full table, 2 BLAS threads
-    python bench/query_speed.py --sizes 1000 10000 --threads 1 --strategies coreset bemps
+    python bench/query_speed.py                      # the full table, 1 BLAS thread
+    python bench/query_speed.py --sizes 1000 10000 --threads 2 --strategies coreset bemps
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--labelled", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=1, help="best of this many runs")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads")
     args = parser.parse_args(argv)
 
     with threadpool_limits(limits=args.threads):
