@@ -1,5 +1,70 @@
-"""`mollia grid|report|demo ...` verbs (placeholder until its stage lands: registers nothing yet)."""
+"""`mollia grid|report|demo` verbs: argument parsing only; the work is in mollia.study."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
 
 
 def register(subparsers) -> None:
-    return None
+    p = subparsers.add_parser("grid", help="run a papermill grid (params/*.yaml): local or SLURM, resumable")
+    p.add_argument("grid", type=Path, help="grid file, e.g. params/offline.yaml")
+    p.add_argument("--jobs", type=int, default=1, help="concurrent notebooks (each gets cores/jobs threads)")
+    p.add_argument("--backend", choices=("local", "slurm"), default="local")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the number of cells; run nothing")
+    p.add_argument("--only", action="append", default=None, metavar="STAGE", help="run only this stage (repeatable)")
+    p.add_argument("--results", type=Path, default=None, help="results root (default $MOLLIA_RESULTS or ./results)")
+    p.add_argument("--cores", type=int, default=None, help="cores to share among jobs (default: all)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per cell before it is killed")
+    p.add_argument("--slurm-cluster", default=None, help="submitit cluster: None=auto (slurm), local, debug")
+    p.add_argument("--slurm-partition", default=None)
+    p.add_argument("--slurm-cpus", type=int, default=4)
+    p.add_argument("--slurm-gpus", type=int, default=0)
+    p.add_argument("--slurm-time", type=int, default=240, help="minutes per cell")
+    p.set_defaults(func=cmd_grid)
+
+    p = subparsers.add_parser("report", help="rebuild Tables 2-6 and Figs. 4-12 from results/**/metrics.json")
+    p.add_argument("--results", type=Path, default=None, help="results root (default $MOLLIA_RESULTS or ./results)")
+    p.add_argument("--tables", type=Path, default=None, help="tables folder (default <results>/tables)")
+    p.add_argument("--figures", type=Path, default=None, help="figures folder (default $MOLLIA_FIGURES or ./figures)")
+    p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser("demo", help="fetch offline models, run params/offline.yaml and the report")
+    p.add_argument("--grid", type=Path, default=None, help="grid file (default params/offline.yaml)")
+    p.add_argument("--jobs", type=int, default=None, help="concurrent notebooks (default: cores)")
+    p.add_argument("--results", type=Path, default=None)
+    p.add_argument("--figures", type=Path, default=None)
+    p.add_argument("--skip-fetch", action="store_true", help="do not fetch the offline models first")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from mollia.study.grid import load_grid
+    from mollia.study.runner import run_grid
+
+    grid = load_grid(args.grid)
+    options = {}
+    if args.backend == "slurm":
+        options = {"cluster": args.slurm_cluster, "partition": args.slurm_partition, "cpus_per_task": args.slurm_cpus,
+                   "gpus_per_node": args.slurm_gpus, "timeout_min": args.slurm_time}
+    run_grid(grid, jobs=args.jobs, backend=args.backend, dry_run=args.dry_run, only=args.only, root=args.results,
+             cores=args.cores, timeout=args.timeout, **options)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from mollia.paths import figures_root, results_root
+    from mollia.study.report import build_report
+
+    results = args.results or results_root()
+    written = build_report(results, args.tables or Path(results) / "tables", args.figures or figures_root())
+    print(written.summary())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mollia.study.demo import run_demo
+
+    return run_demo(grid_path=args.grid, jobs=args.jobs, results=args.results, figures=args.figures,
+                    fetch=not args.skip_fetch)

@@ -1,0 +1,151 @@
+"""Notebook 06's analysis: negative labels (Table 3), flag precision (Fig. 6), examples (Fig. 12).
+
+The annotators see only the initial labelled set (``n_labelled`` items drawn with ``seed``); the
+ground truth of the other items is used here only to score what they produced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mollia.annotators.types import LabelledSet
+from mollia.atomic import write_json
+from mollia.errors import DataError, MolliaError
+from mollia.paths import results_root
+from mollia.probes.table import ProbeTable
+from mollia.study.collect import collect, probe_set
+from mollia.study.figures import format_example  # noqa: F401  (re-exported for the notebook)
+from mollia.study.tables import flag_precision
+
+
+def load_probes_and_truth(probes: str | Path, dataset: str) -> tuple[ProbeTable, np.ndarray, list[str] | None]:
+    """The probe table, the ground truth of its rows, and their texts where the dataset is available.
+
+    Released arrays carry their own ground truth; otherwise it comes from ``load_dataset``.
+    """
+    from mollia.probes.paper import RELEASED_DATASETS, find_released_files, load_released
+    from mollia.probes.replay import load_probes
+
+    table = load_probes(probes, dataset)
+    truth = None
+    if dataset in RELEASED_DATASETS:
+        try:
+            find_released_files(probes, dataset)
+            truth = load_released(probes, dataset).ground_truth
+        except MolliaError:
+            truth = None
+    texts = None
+    try:
+        from mollia.data import load_dataset
+
+        ds = load_dataset(dataset)
+        frame = ds.frame.set_index("id")
+        rows = frame.reindex(table.item_ids)
+        if rows["text"].notna().all():
+            texts = rows["text"].tolist()
+            if truth is None:
+                truth = rows["label"].to_numpy(dtype=np.int64)
+    except MolliaError:
+        pass
+    if truth is None:
+        raise DataError(f"no ground truth for the probes of {dataset!r} at {probes} (needs the dataset or released arrays)")
+    return table, np.asarray(truth, dtype=np.int64), texts
+
+
+def negative_label_rates(negatives: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Table 3: true and false negative labels, each as a share of the label space, averaged over items.
+
+    A true negative is a label in y- (Eq. 5) that is not the item's label; a false negative is the
+    item's own label in y-.
+    """
+    negatives = np.asarray(negatives, dtype=bool)
+    n, K = negatives.shape
+    own = negatives[np.arange(n), truth]
+    return {"true_negative_rate": float((negatives.sum(axis=1) - own).mean() / K),
+            "false_negative_rate": float(own.mean() / K), "n_items": int(n), "n_labels": int(K),
+            "mean_negatives_per_item": float(negatives.sum(axis=1).mean())}
+
+
+def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequence[str] = ("llms-l", "llms-v"),
+            n_labelled: int = 50, seed: int = 0, n_examples: int = 2, al_results: str | Path = "") -> dict:
+    """Fit ``annotator`` and ``baselines`` on a seeded labelled set; score negatives, accuracy, examples."""
+    from mollia.annotators import make_annotator
+
+    if not probes:
+        raise DataError("06_analysis needs probes (a probe cache, table, or folder of released arrays)")
+    table, truth, texts = load_probes_and_truth(probes, dataset)
+    n = len(table)
+    if n_labelled >= n:
+        raise DataError(f"n_labelled={n_labelled} but only {n} probed items")
+    rng = np.random.default_rng(seed)
+    labelled_pos = np.sort(rng.choice(n, size=n_labelled, replace=False))
+    labelled = LabelledSet(ids=table.item_ids[labelled_pos], labels=truth[labelled_pos])
+    rest = np.setdiff1d(np.arange(n), labelled_pos)
+
+    annotations = {}
+    for method in [annotator, *baselines]:
+        annotations[method] = make_annotator(method).fit(table, labelled).annotate()
+    accuracy = {}
+    for method, ann in annotations.items():
+        pos = table.positions(ann.item_ids)
+        keep = np.isin(pos, rest)
+        accuracy[method] = float((ann.y_plus[keep] == truth[pos[keep]]).mean())
+
+    main = annotations[annotator]
+    pos = table.positions(main.item_ids)
+    keep = np.isin(pos, rest)
+    negatives = negative_label_rates(main.negatives[keep], truth[pos[keep]])
+
+    # Fig. 12: items (outside the labelled set) the annotator gets right and every baseline gets wrong
+    preds = {m: pd.Series(a.y_plus, index=table.positions(a.item_ids)) for m, a in annotations.items()}
+    right = (preds[annotator].reindex(rest).to_numpy() == truth[rest])
+    for b in baselines:
+        right &= preds[b].reindex(rest).to_numpy() != truth[rest]
+    candidates = rest[right]
+    chosen = rng.permutation(candidates)[:n_examples] if len(candidates) else []
+    names = list(table.label_names)
+    examples = []
+    for p in chosen:
+        examples.append({
+            "item_id": table.item_ids[p].item() if hasattr(table.item_ids[p], "item") else table.item_ids[p],
+            "text": None if texts is None else texts[p], "label_names": names, "truth": names[truth[p]],
+            "z": {m: np.round(table.z[p, i], 6).tolist() for i, m in enumerate(table.models)},
+            "c": {m: np.round(table.c[p, i], 3).tolist() for i, m in enumerate(table.models)},
+            "labels": {m: names[int(preds[m].loc[p])] for m in [*baselines, annotator]}})
+
+    al_folder = Path(al_results) if al_results else results_root() / "03_active_learning"
+    flags = flag_precision(collect(al_folder))
+    if not flags.empty:
+        flags = flags[flags["dataset"] == dataset]
+    return {"schema": 1, "kind": "analysis", "dataset": dataset, "probes": str(probes), "probe_set": probe_set(probes),
+            "models": list(table.models), "annotator": annotator, "baselines": list(baselines), "seed": seed,
+            "n_labelled": n_labelled, "n_items": n, "accuracy": accuracy, "negative_labels": negatives,
+            "n_candidates_fig12": int(len(candidates)), "qualitative": examples,
+            "flag_precision": flags.to_dict(orient="records") if not flags.empty else []}
+
+
+def negative_label_frame(result: dict) -> pd.DataFrame:
+    from mollia.study.paper_reference import TABLE3, paper_value
+
+    neg = result["negative_labels"]
+    return pd.DataFrame([{"dataset": result["dataset"], "annotator": result["annotator"],
+                          "true negatives (ours)": neg["true_negative_rate"],
+                          "true negatives (paper)": paper_value(TABLE3, "true_negative", result["dataset"]),
+                          "false negatives (ours)": neg["false_negative_rate"],
+                          "false negatives (paper)": paper_value(TABLE3, "false_negative", result["dataset"])}])
+
+
+def accuracy_frame(result: dict) -> pd.DataFrame:
+    return pd.DataFrame({"method": list(result["accuracy"]), "accuracy": list(result["accuracy"].values())})
+
+
+def flag_frame(result: dict) -> pd.DataFrame:
+    return pd.DataFrame(result["flag_precision"])
+
+
+def save(result: dict, out_dir: str | Path) -> Path:
+    return write_json(Path(out_dir) / "metrics.json", result)

@@ -1,0 +1,123 @@
+"""Read every ``metrics.json`` under a results root into tidy frames (never an executed notebook).
+
+Kinds (``"kind"`` field): ``al`` (LOOP: one run, per-iteration rows), ``annotation`` (ANNOTATORS:
+Table 2 style), ``analysis`` (notebook 06), ``probing`` (notebook 01); others are listed and ignored.
+Folders the runner uses for unfinished work (``.partial``) and the report's own outputs are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mollia.study.experiments import variant_of
+from mollia.study.grid import canonical_json, params_hash
+
+SKIP_PARTS = {".partial", ".submitit", "tables"}
+AL_PARAM_COLUMNS = ("dataset", "strategy", "annotator", "backbone", "seed", "negative_learning", "discrepancy",
+                    "alpha", "lambda_start", "lambda_end", "iterations", "initial", "batch_size", "pool_size",
+                    "epochs", "probes")
+ROW_COLUMNS = ("iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
+               "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "lambda", "wall_s",
+               "peak_memory_mb", "memory_kind")
+FLAGS = ("discrepancy", "entropy", "margin", "consistency")
+# what identifies one configuration across seeds
+CONFIG_COLUMNS = tuple(c for c in AL_PARAM_COLUMNS if c not in ("seed",)) + ("probe_set",)
+
+
+def probe_set(probes: Any) -> str:
+    """A short name for where a run's annotations came from (released paper probes or our own)."""
+    if probes in (None, ""):
+        return "none"
+    text = str(probes)
+    if "paper" in text.lower():
+        return "paper-llms"
+    return Path(text).name or text
+
+
+@dataclass
+class Collected:
+    root: Path
+    al: pd.DataFrame  # one row per (run, iteration)
+    annotation: list[dict] = field(default_factory=list)
+    analysis: list[dict] = field(default_factory=list)
+    probing: list[dict] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def n_al_runs(self) -> int:
+        return 0 if self.al.empty else self.al["run_id"].nunique()
+
+
+def metrics_files(root: str | Path) -> list[Path]:
+    root = Path(root)
+    if not root.exists():
+        return []
+    return sorted(p for p in root.rglob("metrics.json")
+                  if not SKIP_PARTS.intersection(p.relative_to(root).parts) and
+                  not any(part.startswith(".old-") for part in p.relative_to(root).parts))
+
+
+def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
+    params = record.get("params") or {}
+    run_id = params_hash(params)
+    base = {c: params.get(c) for c in AL_PARAM_COLUMNS}
+    base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
+                variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path))
+    rows = []
+    for r in record.get("rows") or []:
+        row = dict(base)
+        row.update({c: r.get(c) for c in ROW_COLUMNS})
+        fp = r.get("flag_precision") or {}
+        row.update({f"flag_{f}": fp.get(f) for f in FLAGS})
+        rows.append(row)
+    return rows
+
+
+def collect(root: str | Path) -> Collected:
+    """Every metrics.json under ``root``, by kind. AL runs with identical parameters count once."""
+    root = Path(root)
+    al_rows, seen = [], set()
+    out = Collected(root=root, al=pd.DataFrame())
+    for path in metrics_files(root):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            out.unreadable.append(str(path))
+            continue
+        kind = record.get("kind") if isinstance(record, dict) else None
+        record = dict(record, _path=str(path)) if isinstance(record, dict) else record
+        if kind == "al":
+            key = canonical_json(record.get("params") or {})
+            if key in seen:  # e.g. ablation variant A = the main run with the same parameters
+                continue
+            seen.add(key)
+            al_rows.extend(_al_rows(record, path, root))
+        elif kind == "annotation":
+            out.annotation.append(record)
+        elif kind == "analysis":
+            out.analysis.append(record)
+        elif kind == "probing":
+            out.probing.append(record)
+        else:
+            out.other.append(str(path))
+    if al_rows:
+        df = pd.DataFrame(al_rows)
+        for c in ("micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "negative_error_rate",
+                  "discrepancy_rate", "discrepancy_precision", "peak_memory_mb", "wall_s",
+                  *(f"flag_{f}" for f in FLAGS)):
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+        df["pool_size"] = df["pool_size"].astype(object).where(df["pool_size"].notna(), "all")
+        out.al = df
+    return out
+
+
+def summarise_seeds(values: pd.Series) -> dict[str, float]:
+    vals = pd.to_numeric(values, errors="coerce").dropna()
+    return {"mean": float(vals.mean()) if len(vals) else float("nan"),
+            "std": float(vals.std(ddof=0)) if len(vals) > 1 else 0.0, "n": int(len(vals))}

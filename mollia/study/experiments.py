@@ -1,0 +1,44 @@
+"""The study's named AL configurations: Table 4's ablation variants and the sensitivity sweeps.
+
+Notebooks 04 and 05 run one configuration each (the grid sweeps them); the report groups runs by
+the same names, read back from each run's recorded parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mollia.errors import UnknownNameError
+
+# Table 4: MoLAM always on; (negative learning, annotation discrepancy)
+ABLATION_VARIANTS: dict[str, tuple[bool, bool]] = {"A": (True, True), "B": (True, False), "C": (False, True),
+                                                   "D": (False, False)}
+ABLATION_LABELS = {"A": "A: NL + AD", "B": "B: NL only", "C": "C: AD only", "D": "D: neither"}
+
+
+def ablation_switches(variant: str) -> dict[str, bool]:
+    """``{"negative_learning", "discrepancy"}`` of a Table 4 variant (A-D)."""
+    key = str(variant).upper()
+    if key not in ABLATION_VARIANTS:
+        raise UnknownNameError("ablation variant", variant, ABLATION_VARIANTS)
+    nl, ad = ABLATION_VARIANTS[key]
+    return {"negative_learning": nl, "discrepancy": ad}
+
+
+def variant_of(params: dict[str, Any]) -> str:
+    """The Table 4 variant letter of a run's parameters."""
+    pair = (bool(params.get("negative_learning", True)), bool(params.get("discrepancy", True)))
+    return next(k for k, v in ABLATION_VARIANTS.items() if v == pair)
+
+
+def al_config(**params: Any):
+    """An `ALConfig` from notebook parameters. Papermill's typed cells cannot say ``int | None``, so
+    the notebooks write "no value" as ``""`` (probes) or ``0`` (pool_size); here that becomes None."""
+    from mollia.al.loop import ALConfig
+
+    clean = dict(params)
+    if clean.get("probes") == "":
+        clean["probes"] = None
+    if clean.get("pool_size") == 0:
+        clean["pool_size"] = None
+    return ALConfig(**clean)

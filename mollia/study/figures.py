@@ -1,0 +1,205 @@
+"""Figures 4-12 analogues from collected metrics (matplotlib, saved as PNG and PDF, atomically).
+
+Learning curves are micro-F1 against the labelled-set size, mean over seeds with a band of one
+standard deviation, one line per annotator (Figs. 4, 5, 8, 9: one figure per dataset x backbone x
+strategy present), per ablation variant (Fig. 7), per lambda schedule (Fig. 10), per alpha (Fig. 11).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mollia.atomic import atomic_path  # noqa: E402
+from mollia.study import paper_reference as paper  # noqa: E402
+from mollia.study.experiments import ABLATION_LABELS  # noqa: E402
+from mollia.study.tables import DEFAULT_ROBUST  # noqa: E402
+
+ANNOTATOR_ORDER = ("oracle", "molam", "mol", "llms-l", "llms-v")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(text)).strip("-")
+
+
+def save(fig, folder: str | Path, stem: str) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` under ``folder`` (atomic writes); close it."""
+    folder = Path(folder)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = folder / f"{stem}.{ext}"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def curve_axes(rows, label: str = "", ax=None, metric: str = "micro_f1"):
+    """One run's learning curve (for the notebooks)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    frame = pd.DataFrame(rows)
+    if not frame.empty and metric in frame:
+        ax.plot(frame["n_labelled"], frame[metric], marker="o", label=label)
+    ax.set_xlabel("labelled items")
+    ax.set_ylabel(metric.replace("_", "-"))
+    if label:
+        ax.legend()
+    return ax
+
+
+def _mean_curves(df: pd.DataFrame, by: str, metric: str = "micro_f1") -> dict:
+    curves = {}
+    for key, g in df.groupby(by, sort=False):
+        per_point = g.groupby("n_labelled")[metric]
+        stats = per_point.agg(["mean", "std", "count"]).reset_index().sort_values("n_labelled")
+        curves[key] = stats.fillna({"std": 0.0})
+    return curves
+
+
+def _plot_curves(ax, curves: dict, order=None, label_of=None) -> None:
+    keys = list(curves)
+    if order:
+        keys.sort(key=lambda k: (list(order).index(k) if k in order else len(order), str(k)))
+    for key in keys:
+        s = curves[key]
+        n = int(s["count"].max())
+        label = (label_of(key) if label_of else str(key)) + f" (n={n})"
+        style = {"color": "black", "linestyle": "--"} if key == "oracle" else {}
+        line, = ax.plot(s["n_labelled"], s["mean"], marker="o", markersize=3, label=label, **style)
+        ax.fill_between(s["n_labelled"], s["mean"] - s["std"], s["mean"] + s["std"], alpha=0.15, color=line.get_color())
+    ax.set_xlabel("labelled items")
+    ax.set_ylabel("micro-F1")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _panels(df: pd.DataFrame):
+    return df.groupby(["dataset", "probe_set", "backbone", "strategy"], sort=True)
+
+
+def learning_curves(al: pd.DataFrame, folder: Path) -> list[Path]:
+    """Figs. 4, 5, 8, 9 analogues: per dataset x backbone x strategy, a line per annotator."""
+    from mollia.study.tables import default_robust
+
+    out = []
+    for (dataset, probe, backbone, strategy), g in _panels(default_robust(al)):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        _plot_curves(ax, _mean_curves(g, "annotator"), ANNOTATOR_ORDER)
+        ref = paper.curve_figure_for(strategy, backbone)
+        ax.set_title(f"{dataset} [{probe}] · {strategy} · {backbone}" + (f"\n(analogue of the paper's {ref})" if ref else ""),
+                     fontsize=9)
+        out += save(fig, folder, f"fig04-09_curves_{_slug(dataset)}_{_slug(probe)}_{_slug(backbone)}_{_slug(strategy)}")
+    return out
+
+
+def ablation_curves(al: pd.DataFrame, folder: Path) -> list[Path]:
+    """Fig. 7 analogue: variants A-D of Table 4 (MoLAM annotates), per dataset x backbone x strategy."""
+    out = []
+    sub = al[al["annotator"].eq("molam")]
+    for k, v in DEFAULT_ROBUST.items():
+        sub = sub[np.isclose(pd.to_numeric(sub[k], errors="coerce").astype(float), v)]
+    for (dataset, probe, backbone, strategy), g in _panels(sub):
+        if g["variant"].nunique() < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        _plot_curves(ax, _mean_curves(g, "variant"), list(ABLATION_LABELS), ABLATION_LABELS.get)
+        ax.set_title(f"Ablation (Table 4 variants) · {dataset} [{probe}] · {strategy} · {backbone}", fontsize=9)
+        out += save(fig, folder, f"fig07_ablation_{_slug(dataset)}_{_slug(probe)}_{_slug(backbone)}_{_slug(strategy)}")
+    return out
+
+
+def sensitivity_curves(al: pd.DataFrame, folder: Path) -> list[Path]:
+    """Figs. 10 (lambda schedules, alpha at its default) and 11 (alpha, lambda at its default)."""
+    out = []
+    sub = al[al["annotator"].eq("molam") & al["variant"].eq("A")]
+    alpha = pd.to_numeric(sub["alpha"], errors="coerce").astype(float)
+    lam0 = pd.to_numeric(sub["lambda_start"], errors="coerce").astype(float)
+    lam1 = pd.to_numeric(sub["lambda_end"], errors="coerce").astype(float)
+    default_alpha = np.isclose(alpha, DEFAULT_ROBUST["alpha"])
+    default_lambda = np.isclose(lam0, DEFAULT_ROBUST["lambda_start"]) & np.isclose(lam1, DEFAULT_ROBUST["lambda_end"])
+    lam_runs = sub[default_alpha].assign(schedule=[f"λ {a:g}→{b:g}" for a, b in zip(lam0[default_alpha], lam1[default_alpha])])
+    alpha_runs = sub[default_lambda].assign(schedule=[f"α {a:g}" for a in alpha[default_lambda]])
+    for fig_id, runs, what in (("fig10", lam_runs, "negative-learning weight λ"), ("fig11", alpha_runs, "discrepancy weight α")):
+        for (dataset, probe, backbone, strategy), g in _panels(runs):
+            if g["schedule"].nunique() < 2:
+                continue
+            fig, ax = plt.subplots(figsize=(6, 4))
+            _plot_curves(ax, _mean_curves(g, "schedule"), sorted(g["schedule"].unique()))
+            ax.set_title(f"Sensitivity to {what} · {dataset} [{probe}] · {strategy} · {backbone}", fontsize=9)
+            name = "lambda" if fig_id == "fig10" else "alpha"
+            out += save(fig, folder, f"{fig_id}_{name}_{_slug(dataset)}_{_slug(probe)}_{_slug(backbone)}_{_slug(strategy)}")
+    return out
+
+
+def flag_bars(flags: pd.DataFrame, folder: Path) -> list[Path]:
+    """Fig. 6 analogue: precision of each flag at catching wrong annotations, per dataset and annotator."""
+    if flags.empty:
+        return []
+    out = []
+    for (dataset, probe), g in flags.groupby(["dataset", "probe_set"]):
+        annotators = list(dict.fromkeys(g["annotator"]))
+        flag_names = ["discrepancy", "entropy", "margin", "consistency"]
+        fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(annotators) + 2), 3.8))
+        width = 0.8 / len(flag_names)
+        for j, flag in enumerate(flag_names):
+            vals = [g[(g["annotator"] == a) & (g["flag"] == flag)]["mean"].mean() for a in annotators]
+            errs = [g[(g["annotator"] == a) & (g["flag"] == flag)]["std"].mean() for a in annotators]
+            ax.bar(np.arange(len(annotators)) + j * width, np.nan_to_num(vals), width, yerr=np.nan_to_num(errs),
+                   label=flag, capsize=2)
+        ax.set_xticks(np.arange(len(annotators)) + 0.4 - width / 2, annotators, fontsize=8)
+        ax.set_ylabel("precision of the flag")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"Flagging wrong annotations · {dataset} [{probe}] (analogue of the paper's Fig. 6)", fontsize=9)
+        ax.legend(fontsize=7)
+        out += save(fig, folder, f"fig06_flags_{_slug(dataset)}_{_slug(probe)}")
+    return out
+
+
+def format_example(example: dict) -> str:
+    """Fig. 12's layout: label list, text, ground truth, each LLM's z and c, each method's label."""
+    names = example.get("label_names", [])
+    lines = [f'"Label list": {names}', f'"Input text": "{example.get("text", "")}"',
+             f'"GT label": "{example.get("truth")}"', ""]
+    for model in example.get("z", {}):
+        z = ", ".join(f"{v:.4f}" for v in example["z"][model])
+        c = ", ".join(f"{v:.1f}" for v in example.get("c", {}).get(model, []))
+        lines.append(f'"{model}-logits": [{z}]')
+        lines.append(f'"{model}-consis.": [{c}]')
+    lines.append("")
+    for method, label in (example.get("labels") or {}).items():
+        lines.append(f'"{method} label": "{label}"')
+    return "\n".join(lines)
+
+
+def qualitative(analyses: list[dict], folder: Path, per_dataset: int = 2) -> list[Path]:
+    """Fig. 12 analogue: examples where the annotator is right and both ensembles wrong, as text panels."""
+    out = []
+    for rec in analyses:
+        examples = (rec.get("qualitative") or [])[:per_dataset]
+        if not examples:
+            continue
+        blocks = []
+        for ex in examples:
+            wrapped = []
+            for line in format_example(ex).splitlines():
+                wrapped.extend(textwrap.wrap(line, 110) or [""])
+            blocks.append(wrapped)
+        n_lines = sum(len(b) + 2 for b in blocks)
+        fig, ax = plt.subplots(figsize=(9, 0.17 * n_lines + 0.6))
+        ax.axis("off")
+        ax.text(0, 1, "\n\n".join("\n".join(b) for b in blocks), family="monospace", fontsize=7, va="top",
+                transform=ax.transAxes)
+        ax.set_title(f"{rec.get('dataset')} [{rec.get('probe_set', '')}]: {rec.get('annotator')} right, "
+                     f"{' and '.join(rec.get('baselines', []))} wrong (analogue of the paper's Fig. 12)", fontsize=9)
+        out += save(fig, folder, f"fig12_examples_{_slug(rec.get('dataset'))}_{_slug(rec.get('probe_set', ''))}_seed{rec.get('seed', 0)}")
+    return out

@@ -1,0 +1,125 @@
+"""The report: every ``metrics.json`` under results/ -> Tables 2-6 (markdown + CSV) and Figs. 4-12.
+
+``build_report(results_root, out_tables, out_figures)`` reads only the metrics files (never an
+executed notebook), writes each table as ``<name>.csv`` (tidy, our numbers and the paper's) and
+``<name>.md`` (readable: ``mean ± std (n seeds)`` beside the paper's reported value), the figures
+as PNG and PDF, and ``README.md`` in the tables folder listing what was written and what was not
+(and why: no results of that kind yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mollia.atomic import write_json, write_text
+from mollia.study import figures, tables
+from mollia.study import paper_reference as paper
+from mollia.study.collect import Collected, collect
+
+TABLE_TITLES = {
+    "headline": "Final micro-F1 of every AL configuration (last iteration; robust loss at the paper's settings)",
+    "table2": "Table 2: annotation accuracy (ours: mean ± std (seeds); paper: its reported value)",
+    "table3": "Table 3: negative labels as shares of the label space (true / false negatives)",
+    "table4": "Table 4 / Fig. 7: ablation variants (A: NL + AD, B: NL, C: AD, D: neither), final micro-F1",
+    "table5": "Table 5: MoLAM XGBoost hyperparameters, ours (paper)",
+    "table6": "Table 6: peak memory in MB (CUDA where a GPU ran, RSS otherwise) beside the paper's CUDA MB",
+    "fig06_flags": "Fig. 6 data: precision of flags at catching wrong annotations",
+}
+
+
+@dataclass
+class ReportOutputs:
+    tables_dir: Path
+    figures_dir: Path
+    tidy: dict[str, pd.DataFrame] = field(default_factory=dict)
+    markdown: dict[str, str] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    n_al_runs: int = 0
+    n_metrics: int = 0
+
+    def summary(self) -> str:
+        figs = sorted({p.stem for p in self.files if p.suffix == ".png"})
+        lines = [f"report: {self.n_metrics} metrics files ({self.n_al_runs} AL runs) -> "
+                 f"{len(self.markdown)} tables in {self.tables_dir}, {len(figs)} figures in {self.figures_dir}"]
+        lines += [f"  not produced: {name} ({why})" for name, why in self.missing.items()]
+        return "\n".join(lines)
+
+    def save_metrics(self, out_dir: str | Path) -> Path:
+        return write_json(Path(out_dir) / "metrics.json", {
+            "schema": 1, "kind": "report", "tables": sorted(self.markdown), "missing": self.missing,
+            "files": sorted(str(p) for p in self.files), "n_al_runs": self.n_al_runs, "n_metrics": self.n_metrics})
+
+
+def build_report(results_root: str | Path, out_tables: str | Path, out_figures: str | Path) -> ReportOutputs:
+    """Write every table and figure the present results support; say which are missing and why."""
+    results_root, out_tables, out_figures = Path(results_root), Path(out_tables), Path(out_figures)
+    collected = collect(results_root)
+    out = ReportOutputs(out_tables, out_figures, n_al_runs=collected.n_al_runs,
+                        n_metrics=collected.n_al_runs + len(collected.annotation) + len(collected.analysis) +
+                        len(collected.probing))
+    builders = {"headline": tables.headline, "table2": tables.table2, "table3": tables.table3,
+                "table4": tables.table4, "table5": tables.table5, "table6": tables.table6}
+    for name, build in builders.items():
+        tidy, md = build(collected)
+        _write_table(out, name, tidy, md)
+    flags = tables.flag_precision(collected)
+    _write_table(out, "fig06_flags", flags, flags.round(4) if not flags.empty else flags)
+    out.files += _figures(collected, flags, out_figures, out)
+    write_text(out_tables / "README.md", _index(out))
+    return out
+
+
+def _write_table(out: ReportOutputs, name: str, tidy: pd.DataFrame, md: pd.DataFrame) -> None:
+    if md is None or md.empty:
+        out.missing[name] = "no results of this kind under the results folder"
+        return
+    csv = out.tables_dir / f"{name}.csv"
+    write_text(csv, tidy.to_csv(index=False))
+    text = f"## {TABLE_TITLES.get(name, name)}\n\n" + tables.to_markdown(md)
+    if name in ("table2", "table3", "table5", "table6"):
+        text += f"\nPaper values: the paper's own reported numbers ({paper.PAPER}).\n"
+    write_text(out.tables_dir / f"{name}.md", text)
+    out.tidy[name], out.markdown[name] = tidy, text
+    out.files += [csv, out.tables_dir / f"{name}.md"]
+
+
+def _figures(collected: Collected, flags: pd.DataFrame, folder: Path, out: ReportOutputs) -> list[Path]:
+    files: list[Path] = []
+    al = collected.al
+    groups = {
+        "fig04-09 learning curves": (lambda: figures.learning_curves(al, folder)) if not al.empty else None,
+        "fig07 ablation": (lambda: figures.ablation_curves(al, folder)) if not al.empty else None,
+        "fig10-11 sensitivity": (lambda: figures.sensitivity_curves(al, folder)) if not al.empty else None,
+        "fig06 flags": lambda: figures.flag_bars(flags, folder),
+        "fig12 examples": lambda: figures.qualitative(_first_per_dataset(collected.analysis), folder),
+    }
+    for name, make in groups.items():
+        made = make() if make else []
+        if not made:
+            out.missing[name] = "no results of this kind (or too few configurations to compare)"
+        files += made
+    return files
+
+
+def _first_per_dataset(analyses: list[dict]) -> list[dict]:
+    chosen: dict[tuple, dict] = {}
+    for rec in sorted(analyses, key=lambda r: (r.get("seed", 0) or 0)):
+        key = (rec.get("dataset"), rec.get("probe_set"), rec.get("annotator"))
+        if rec.get("qualitative") and key not in chosen:
+            chosen[key] = rec
+    return list(chosen.values())
+
+
+def _index(out: ReportOutputs) -> str:
+    lines = ["# mollia report", "", "Regenerate with `mollia report` (reads results/**/metrics.json).", "",
+             "## Tables", ""]
+    lines += [f"- [{name}]({name}.md): {TABLE_TITLES.get(name, name)}" for name in out.markdown]
+    lines += ["", "## Figures", ""]
+    lines += [f"- {p.name}" for p in sorted(out.files) if p.suffix == ".png"]
+    if out.missing:
+        lines += ["", "## Not produced", ""] + [f"- {k}: {v}" for k, v in out.missing.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,217 @@
+"""Run a grid's cells, each as its own papermill subprocess, with resume and atomic outputs.
+
+Layout of one finished cell::
+
+    results/<notebook stem>/<cell key>/
+        notebook.ipynb   the executed notebook
+        params.json      the cell's full parameters (notebook defaults + grid values)
+        metrics.json     what the notebook wrote (the report reads only these)
+
+A cell runs in ``results/<stem>/.partial/<key>/`` (its ``out_dir``), which is renamed to the
+final folder only when the notebook succeeded and wrote its metrics: a killed grid leaves no
+half-finished cell where the report looks. The partial folder is stable per cell, so a notebook
+that resumes inside its ``out_dir`` (the AL loop does, per iteration) continues where it stopped.
+A cell whose final folder holds ``metrics.json`` and matching ``params.json`` is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from mollia.atomic import write_json, write_text
+from mollia.errors import MolliaError
+from mollia.paths import results_root
+from mollia.study.grid import Cell, Grid, canonical_json, plan
+
+PARTIAL = ".partial"
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "MOLLIA_NUM_THREADS")
+
+
+class CellFailed(MolliaError):
+    """A notebook execution failed; the message names the cell and where its log is."""
+
+
+@dataclass(frozen=True)
+class CellResult:
+    cell: Cell
+    status: str  # "done" (ran now), "skipped" (already done), "failed"
+    seconds: float = 0.0
+    message: str = ""
+
+
+def cell_dir(cell: Cell, root: Path | None = None) -> Path:
+    return Path(root or results_root()) / cell.stem / cell.key
+
+
+def partial_dir(cell: Cell, root: Path | None = None) -> Path:
+    return Path(root or results_root()) / cell.stem / PARTIAL / cell.key
+
+
+def is_done(cell: Cell, root: Path | None = None) -> bool:
+    """Finished earlier with the same parameters (metrics.json present, params.json equal)."""
+    final = cell_dir(cell, root)
+    try:
+        stored = json.loads((final / "params.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (final / "metrics.json").is_file() and canonical_json(stored) == canonical_json(cell.params)
+
+
+def thread_env(threads: int, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of one job: every BLAS/OpenMP/torch thread count set to ``threads``."""
+    env = dict(os.environ if base is None else base)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    return env
+
+
+def run_cell(cell: Cell, root: str | Path | None = None, threads: int = 1, timeout: float | None = None,
+             kernel: str = "python3", cwd: str | Path | None = None) -> CellResult:
+    """Execute one cell through the papermill CLI in a subprocess; atomically publish its folder."""
+    root = Path(root or results_root()).resolve()
+    if is_done(cell, root):
+        return CellResult(cell, "skipped")
+    work, final = partial_dir(cell, root), cell_dir(cell, root)
+    work.mkdir(parents=True, exist_ok=True)
+    params = dict(cell.params, out_dir=str(work))
+    write_text(work / "runner_params.yaml", yaml.safe_dump(params, sort_keys=True))
+    executed = work / "notebook.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(Path(cell.notebook).resolve()), str(executed),
+           "-f", str(work / "runner_params.yaml"), "-k", kernel, "--cwd", str(Path(cwd or os.getcwd()).resolve()),
+           "--no-progress-bar", "--log-output", "--no-report-mode"]
+    env = thread_env(threads)
+    env["MOLLIA_RESULTS"] = str(root)  # the notebook's caches and the runner agree on one root
+    log = work / "runner.log"
+    t0 = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as fh:
+        fh.write(" ".join(cmd) + "\n")
+        fh.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+    seconds = time.perf_counter() - t0
+    if rc != 0:
+        return CellResult(cell, "failed", seconds, f"{cell.stage}/{cell.key}: papermill exited {rc}; log {log}")
+    metrics = work / "metrics.json"
+    try:
+        json.loads(metrics.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return CellResult(cell, "failed", seconds, f"{cell.stage}/{cell.key}: notebook wrote no valid metrics.json "
+                                                    f"({exc}); log {log}")
+    write_json(work / "params.json", cell.params)
+    (work / "runner_params.yaml").unlink(missing_ok=True)
+    _publish(work, final)
+    return CellResult(cell, "done", seconds)
+
+
+def _publish(work: Path, final: Path) -> None:
+    """Replace ``final`` by ``work`` with a rename (atomic on one filesystem)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # a stale result of other parameters: move it aside first, then drop it
+        trash = Path(tempfile.mkdtemp(prefix=f".old-{final.name}-", dir=final.parent))
+        os.replace(final, trash / final.name)
+        os.replace(work, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(work, final)
+
+
+def run_cells(cells: list[Cell], jobs: int = 1, root: str | Path | None = None, cores: int | None = None,
+              timeout: float | None = None, progress: bool = True, cwd: str | Path | None = None) -> list[CellResult]:
+    """Run cells with ``jobs`` concurrent papermill subprocesses, ``cores // jobs`` threads each.
+
+    Threads here only wait on subprocesses (each notebook has its own process and kernel), so no
+    papermill ever runs inside a pool of Python workers.
+    """
+    from tqdm.auto import tqdm
+
+    jobs = max(1, int(jobs))
+    threads = max(1, (cores or os.cpu_count() or 1) // jobs)
+    results: list[CellResult] = []
+    bar = tqdm(total=len(cells), desc="cells", unit="cell", disable=not progress)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_cell, c, root, threads, timeout, "python3", cwd): c for c in cells}
+        for fut in as_completed(futures):
+            res = fut.result()
+            results.append(res)
+            bar.set_postfix_str(f"{res.status} {res.cell.stage}/{res.cell.key[:40]}")
+            bar.update(1)
+            if res.status == "failed":
+                tqdm.write(f"FAILED {res.message}")
+    bar.close()
+    order = {id(c): i for i, c in enumerate(cells)}
+    return sorted(results, key=lambda r: order[id(r.cell)])
+
+
+def describe_plan(grid: Grid, cells: list[Cell], skipped: list[str], root: Path | None = None) -> str:
+    lines = [f"grid {grid.name!r} ({grid.path}): {len(cells)} cells"]
+    by_stage: dict[str, list[Cell]] = {}
+    for c in cells:
+        by_stage.setdefault(c.stage, []).append(c)
+    for stage in grid.stages:
+        group = by_stage.get(stage.name, [])
+        if not group:
+            continue
+        done = sum(is_done(c, root) for c in group)
+        lines.append(f"  stage {stage.name}: {stage.notebook.name} x {len(group)} cells ({done} already done)")
+        for c in group[:3]:
+            lines.append(f"    {c.stem}/{c.key}")
+        if len(group) > 3:
+            lines.append(f"    ... {len(group) - 3} more")
+    lines.extend(f"  {msg}" for msg in skipped)
+    lines.append(f"total: {len(cells)} cells")
+    return "\n".join(lines)
+
+
+def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = False, only: Iterable[str] | None = None,
+             root: str | Path | None = None, progress: bool = True, out=print, cores: int | None = None,
+             timeout: float | None = None, **backend_options) -> list[CellResult]:
+    """Validate and expand ``grid``, then run its stages in order. Raises CellFailed if any cell failed."""
+    if backend not in ("local", "slurm"):
+        raise MolliaError(f"unknown backend {backend!r}; known: local, slurm")
+    root = Path(root or results_root()).resolve()
+    cells, skipped = plan(grid, only)
+    if dry_run:
+        out(describe_plan(grid, cells, skipped, root))
+        return []
+    for msg in skipped:
+        out(msg)
+    results: list[CellResult] = []
+    for stage in grid.stages:  # stages in order: a later stage reads what an earlier one wrote
+        group = [c for c in cells if c.stage == stage.name]
+        if not group:
+            continue
+        done = [is_done(c, root) for c in group]
+        todo = [c for c, d in zip(group, done) if not d]
+        out(f"stage {stage.name}: {len(group)} cells, {len(group) - len(todo)} already done")
+        ran: list[CellResult] = []
+        if todo and backend == "local":
+            ran = run_cells(todo, jobs=jobs, root=root, cores=cores, timeout=timeout, progress=progress)
+        elif todo and backend == "slurm":
+            from mollia.study.slurm import run_cells_submitit
+
+            ran = run_cells_submitit(todo, root=root, **backend_options)
+        ran_iter = iter(ran)  # both lists follow the stage's cell order
+        results.extend(next(ran_iter) if not d else CellResult(c, "skipped") for c, d in zip(group, done))
+    failed = [r for r in results if r.status == "failed"]
+    ran = sum(r.status == "done" for r in results)
+    out(f"grid {grid.name}: {ran} ran, {sum(r.status == 'skipped' for r in results)} skipped, {len(failed)} failed")
+    if failed:
+        raise CellFailed("; ".join(r.message for r in failed[:5]) + (f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""))
+    return results

@@ -1,0 +1,234 @@
+"""Tables 2-6 (and the headline AL table) from collected metrics, beside the paper's numbers.
+
+Every table is a tidy DataFrame (written as CSV) plus a markdown rendering where our value reads
+``mean ± std (n)`` over seeds and the paper's column is labelled as the paper's reported value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mollia.study import paper_reference as paper
+from mollia.study.collect import CONFIG_COLUMNS, Collected, summarise_seeds
+
+DEFAULT_ROBUST = {"alpha": paper.SETTINGS["alpha"], "lambda_start": paper.SETTINGS["lambda_start"],
+                  "lambda_end": paper.SETTINGS["lambda_end"]}
+
+
+def fmt(mean: Any, std: Any = None, n: Any = None, digits: int = 4) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    text = f"{mean:.{digits}f}"
+    if std is not None and n is not None and n > 1:
+        text += f" ± {std:.{digits}f}"
+    if n is not None:
+        text += f" ({n})"
+    return text
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A plain pipe table (no extra dependency)."""
+    if df.empty:
+        return "_no results_\n"
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in df.iterrows():
+        cells = []
+        for v in row.tolist():
+            if isinstance(v, float):
+                cells.append("–" if math.isnan(v) else f"{v:.4g}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- Table 2 ----------------------------------------------------------------------------------------
+def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Annotation accuracy per method and dataset (mean, std over seeds) beside the paper's."""
+    rows = []
+    for rec in collected.annotation:
+        dataset = rec.get("dataset", "?")
+        probe = rec.get("probe_set") or rec.get("probes_source") or ""
+        for method, res in (rec.get("results") or {}).items():
+            per_seed = res.get("per_seed") or []
+            n = len(per_seed) if per_seed else (1 if res.get("mean") is not None else 0)
+            rows.append({"dataset": dataset, "probe_set": probe, "method": method, "mean": res.get("mean"),
+                         "std": res.get("std"), "n_seeds": n, "paper": paper.paper_value(paper.TABLE2, method, dataset)})
+    tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "method", "mean", "std", "n_seeds", "paper"])
+    if tidy.empty:
+        return tidy, tidy
+    tidy = tidy.drop_duplicates(["dataset", "probe_set", "method"], keep="last")
+    tidy["column"] = tidy["dataset"] + np.where(tidy["probe_set"] != "", " [" + tidy["probe_set"] + "]", "")
+    wide = {}
+    for _, r in tidy.iterrows():
+        entry = wide.setdefault(r["method"], {"method": paper.TABLE2_LABELS.get(r["method"], r["method"])})
+        entry[f"{r['column']} ours"] = fmt(r["mean"], r["std"], r["n_seeds"])
+        if r["paper"] is not None and not pd.isna(r["paper"]):
+            entry[f"{r['dataset']} paper"] = f"{r['paper']:.4f}"
+    order = list(paper.TABLE2)
+    methods = sorted(wide, key=lambda m: (order.index(m) if m in order else len(order), m))
+    md = pd.DataFrame([wide[m] for m in methods]).fillna("–")
+    return tidy.drop(columns="column"), md
+
+
+# -- Table 3 ----------------------------------------------------------------------------------------
+def table3(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """True / false negative labels as shares of the label space (Eq. 5), per dataset."""
+    rows = []
+    for rec in collected.analysis + collected.annotation:
+        neg = rec.get("negative_labels") or {}
+        tn, fn = neg.get("true_negative_rate"), neg.get("false_negative_rate")
+        if tn is None or fn is None:
+            continue
+        rows.append({"dataset": rec.get("dataset"), "probe_set": rec.get("probe_set", ""),
+                     "annotator": rec.get("annotator", neg.get("method", "molam")), "seed": rec.get("seed"),
+                     "true_negative": tn, "false_negative": fn})
+    tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "annotator", "seed", "true_negative", "false_negative"])
+    if tidy.empty:
+        return tidy, tidy
+    tidy = tidy.drop_duplicates(["dataset", "probe_set", "annotator", "seed"], keep="last")
+    md_rows = []
+    for (dataset, probe, annotator), g in tidy.groupby(["dataset", "probe_set", "annotator"], sort=True):
+        tn, fn = summarise_seeds(g["true_negative"]), summarise_seeds(g["false_negative"])
+        p_tn, p_fn = paper.paper_value(paper.TABLE3, "true_negative", dataset), paper.paper_value(paper.TABLE3, "false_negative", dataset)
+        md_rows.append({"dataset": dataset, "probes": probe, "annotator": annotator,
+                        "true neg. (ours)": fmt(tn["mean"], tn["std"], tn["n"]),
+                        "true neg. (paper)": "–" if p_tn is None else f"{p_tn:.4f}",
+                        "false neg. (ours)": fmt(fn["mean"], fn["std"], fn["n"]),
+                        "false neg. (paper)": "–" if p_fn is None else f"{p_fn:.4f}"})
+    return tidy, pd.DataFrame(md_rows)
+
+
+# -- AL summaries -----------------------------------------------------------------------------------
+def final_rows(al: pd.DataFrame) -> pd.DataFrame:
+    """The last recorded iteration of each run."""
+    if al.empty:
+        return al
+    idx = al.groupby("run_id")["iteration"].idxmax()
+    return al.loc[idx]
+
+
+def _group_final(al: pd.DataFrame, by: list[str], metric: str = "micro_f1") -> pd.DataFrame:
+    last = final_rows(al)
+    rows = []
+    for key, g in last.groupby(by, sort=True, dropna=False):
+        s = summarise_seeds(g[metric])
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), mean=s["mean"], std=s["std"], n_seeds=s["n"],
+                         n_labelled=int(g["n_labelled"].max()) if g["n_labelled"].notna().any() else None))
+    return pd.DataFrame(rows)
+
+
+def default_robust(al: pd.DataFrame) -> pd.DataFrame:
+    """Runs with the paper's robust-loss settings (variant A, alpha 0.5, lambda 0.4 -> 1)."""
+    if al.empty:
+        return al
+    mask = al["variant"].eq("A")
+    for k, v in DEFAULT_ROBUST.items():
+        mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
+    return al[mask]
+
+
+def headline(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final micro-F1 per dataset, backbone, strategy and annotator (the curves' last point)."""
+    al = default_robust(collected.al)
+    if al.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    tidy = _group_final(al, ["dataset", "probe_set", "backbone", "strategy", "annotator"])
+    md = tidy.assign(**{"final micro-F1": [fmt(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n_seeds"])]})
+    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "annotator"], columns="strategy",
+                        values="final micro-F1", aggfunc="first").reset_index().fillna("–")
+    md.columns.name = None
+    return tidy, md
+
+
+# -- Table 4 (ablation) -----------------------------------------------------------------------------
+def table4(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final micro-F1 of the ablation variants A-D (Table 4's configurations; the paper shows Fig. 7)."""
+    al = collected.al
+    if al.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    mask = al["annotator"].eq("molam")
+    for k, v in DEFAULT_ROBUST.items():
+        mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
+    sub = al[mask]
+    # only panels where more than one variant ran
+    sub = sub.groupby(["dataset", "probe_set", "backbone", "strategy"]).filter(lambda g: g["variant"].nunique() > 1)
+    if sub.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    tidy = _group_final(sub, ["dataset", "probe_set", "backbone", "strategy", "variant"])
+    md = tidy.assign(cell=[fmt(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n_seeds"])])
+    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "strategy"], columns="variant", values="cell",
+                        aggfunc="first").reset_index().fillna("–")
+    md.columns.name = None
+    return tidy, md
+
+
+# -- Table 5 ----------------------------------------------------------------------------------------
+def table5(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MoLAM's XGBoost hyperparameters: ours (as recorded by the annotation runs) beside the paper's."""
+    ours: dict[str, dict] = {}
+    for rec in collected.annotation:
+        hp = rec.get("hyperparameters") or rec.get("molam_hyperparameters")
+        if isinstance(hp, dict):
+            ours[rec.get("dataset", "?")] = hp
+    rows = []
+    for name in paper.TABLE5:
+        for i, dataset in enumerate(paper.DATASETS):
+            rows.append({"hyperparameter": name, "dataset": dataset, "paper": paper.TABLE5[name][i],
+                         "ours": (ours.get(dataset) or {}).get(name)})
+    for dataset, hp in ours.items():
+        if dataset not in paper.DATASETS:
+            for name in paper.TABLE5:
+                rows.append({"hyperparameter": name, "dataset": dataset, "paper": None, "ours": hp.get(name)})
+    tidy = pd.DataFrame(rows)
+    md = tidy.assign(cell=[f"{o if o is not None else '–'} (paper {p if p is not None else '–'})"
+                           for o, p in zip(tidy["ours"], tidy["paper"])])
+    md = md.pivot_table(index="hyperparameter", columns="dataset", values="cell", aggfunc="first").reset_index()
+    md.columns.name = None
+    return tidy, md
+
+
+# -- Table 6 ----------------------------------------------------------------------------------------
+def table6(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Peak memory per dataset and backbone (CUDA where a GPU ran, RSS otherwise), in MB."""
+    al = collected.al
+    if al.empty or al["peak_memory_mb"].isna().all():
+        return pd.DataFrame(), pd.DataFrame()
+    rows = []
+    for (dataset, backbone, kind), g in al.groupby(["dataset", "backbone", "memory_kind"], dropna=False):
+        per_run = g.groupby("run_id")["peak_memory_mb"].max()
+        rows.append({"dataset": dataset, "backbone": backbone, "memory_kind": kind, "peak_mb_max": float(per_run.max()),
+                     "peak_mb_mean": float(per_run.mean()), "n_runs": int(len(per_run)),
+                     "paper_cuda_mb": paper.paper_value(paper.TABLE6, backbone, dataset)})
+    tidy = pd.DataFrame(rows)
+    md = pd.DataFrame({"dataset": tidy["dataset"], "backbone": tidy["backbone"], "kind": tidy["memory_kind"],
+                       "peak MB (max over runs)": tidy["peak_mb_max"].round(0), "runs": tidy["n_runs"],
+                       "paper CUDA MB": tidy["paper_cuda_mb"].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.0f}")})
+    return tidy, md
+
+
+# -- Fig. 6 data ------------------------------------------------------------------------------------
+def flag_precision(collected: Collected) -> pd.DataFrame:
+    """Mean precision of each flag (discrepancy, entropy, margin, consistency) over iterations and seeds."""
+    al = collected.al
+    cols = [c for c in al.columns if c.startswith("flag_")] if not al.empty else []
+    if not cols or al[cols].isna().all().all():
+        return pd.DataFrame()
+    rows = []
+    for (dataset, probe, annotator), g in al.groupby(["dataset", "probe_set", "annotator"]):
+        for c in cols:
+            per_run = g.groupby("run_id")[c].mean()
+            s = summarise_seeds(per_run)
+            if s["n"]:
+                rows.append({"dataset": dataset, "probe_set": probe, "annotator": annotator, "flag": c[5:],
+                             "mean": s["mean"], "std": s["std"], "n_runs": s["n"]})
+    return pd.DataFrame(rows)
+
+
+def config_label(row: pd.Series) -> str:
+    return " ".join(f"{c}={row[c]}" for c in CONFIG_COLUMNS if c in row)

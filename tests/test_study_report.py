@@ -1,0 +1,117 @@
+"""The report on fixture results written in the agreed metrics.json schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mollia.atomic import write_json
+from mollia.study.collect import collect
+from mollia.study.grid import params_hash
+from mollia.study.report import build_report
+
+AL_DEFAULTS = dict(dataset="trec", probes="/data/paper-probes", strategy="random", annotator="molam",
+                   backbone="head:minilm-l6", iterations=3, seed=0, initial=50, batch_size=50, negative_learning=True,
+                   discrepancy=True, alpha=0.5, lambda_start=0.4, lambda_end=1.0, epochs=40, pool_size=None)
+
+
+def al_record(base_f1: float, **params) -> dict:
+    p = dict(AL_DEFAULTS, **params)
+    rows = []
+    for it in range(p["iterations"] + 1):
+        rows.append({"iteration": it, "n_labelled": 50 + 50 * it, "micro_f1": base_f1 + 0.05 * it + 0.01 * p["seed"],
+                     "accuracy": base_f1, "macro_f1": base_f1 - 0.1, "added_label_accuracy": None if it == 0 else 0.8,
+                     "n_negative": 3 * it, "negative_error_rate": None if it == 0 else 0.01,
+                     "discrepancy_rate": None if it == 0 else 0.2, "discrepancy_precision": None if it == 0 else 0.6,
+                     "flag_precision": None if it == 0 else {"discrepancy": 0.6, "entropy": 0.4, "margin": 0.45,
+                                                             "consistency": 0.3},
+                     "lambda": 0.4, "wall_s": 1.0, "peak_memory_mb": 500.0 + it, "memory_kind": "rss"})
+    return {"schema": 1, "kind": "al", "done": True, "params": p, "rows": rows}
+
+
+def write_al(root: Path, stem: str, base_f1: float, **params) -> dict:
+    rec = al_record(base_f1, **params)
+    write_json(root / stem / params_hash(rec["params"]) / "metrics.json", rec)
+    return rec
+
+
+@pytest.fixture
+def fixture_results(tmp_path) -> Path:
+    root = tmp_path / "results"
+    for seed in (0, 1):
+        for strategy in ("random", "coreset"):
+            for annotator, f1 in (("oracle", 0.7), ("molam", 0.65), ("llms-v", 0.6)):
+                write_al(root, "03_active_learning", f1, strategy=strategy, annotator=annotator, seed=seed)
+        for variant, (nl, ad), f1 in (("A", (True, True), 0.65), ("B", (True, False), 0.6), ("D", (False, False), 0.5)):
+            write_al(root, "04_ablation", f1, negative_learning=nl, discrepancy=ad, seed=seed)
+        write_al(root, "05_sensitivity", 0.55, lambda_start=0.0, lambda_end=0.0, seed=seed)
+        write_al(root, "05_sensitivity", 0.58, alpha=1.0, seed=seed)
+        write_json(root / "06_analysis" / f"s{seed}" / "metrics.json", {
+            "schema": 1, "kind": "analysis", "dataset": "trec", "probe_set": "paper-llms", "annotator": "molam",
+            "baselines": ["llms-l", "llms-v"], "seed": seed,
+            "negative_labels": {"true_negative_rate": 0.25 + 0.01 * seed, "false_negative_rate": 0.001},
+            "qualitative": [{"label_names": ["a", "b"], "text": "why is the sky blue?", "truth": "b",
+                             "z": {"gemma": [0.6, 0.4]}, "c": {"gemma": [1.0, 0.0]},
+                             "labels": {"llms-l": "a", "llms-v": "a", "molam": "b"}}]})
+    write_json(root / "02_annotation_models" / "trec" / "metrics.json", {
+        "schema": 1, "kind": "annotation", "dataset": "trec",
+        "results": {"molam": {"mean": 0.79, "std": 0.01, "per_seed": [0.78, 0.79, 0.80]},
+                    "llms-v": {"mean": 0.70, "std": 0.0, "per_seed": [0.70, 0.70, 0.70]},
+                    "ours-stack": {"mean": 0.81, "std": 0.02, "per_seed": [0.8, 0.82, 0.81]}},
+        "hyperparameters": {"learning_rate": 0.05, "max_depth": 6, "n_estimators": 300}})
+    # things the report must ignore: an unfinished cell, a foreign kind, a corrupt file
+    write_al(root / "03_active_learning" / ".partial", "x", 0.1, seed=7)
+    write_json(root / "01_llm_probing" / "c" / "metrics.json", {"schema": 1, "kind": "something-else"})
+    (root / "junk").mkdir()
+    (root / "junk" / "metrics.json").write_text("{not json")
+    return root
+
+
+def test_collect_dedups_skips_partial_and_groups_kinds(fixture_results):
+    c = collect(fixture_results)
+    # 12 main runs + ablation B, D (A duplicates a main run) x 2 seeds + 2 sensitivity x 2 seeds
+    assert c.n_al_runs == 12 + 4 + 4
+    assert 7 not in set(c.al["seed"])  # the .partial run is not read
+    assert len(c.annotation) == 1 and len(c.analysis) == 2
+    assert any("junk" in u for u in c.unreadable)
+    assert set(c.al["variant"]) == {"A", "B", "D"}
+    assert set(c.al["probe_set"]) == {"paper-llms"}
+
+
+def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path):
+    tables_dir, figs = tmp_path / "tables", tmp_path / "figs"
+    out = build_report(fixture_results, tables_dir, figs)
+    for name in ("headline", "table2", "table3", "table4", "table5", "table6", "fig06_flags"):
+        assert (tables_dir / f"{name}.md").exists() and (tables_dir / f"{name}.csv").exists(), name
+    t2 = (tables_dir / "table2.md").read_text()
+    assert "0.7900 ± 0.0100 (3)" in t2 and "0.8040" in t2  # ours beside the paper's MoLAM on TREC
+    assert "ours-stack" in t2
+    t3 = pd.read_csv(tables_dir / "table3.csv")
+    assert len(t3) == 2 and "0.2511" in (tables_dir / "table3.md").read_text()
+    head = pd.read_csv(tables_dir / "headline.csv")
+    row = head[(head.strategy == "random") & (head.annotator == "oracle")].iloc[0]
+    # last iteration micro-F1: 0.7 + 0.15 + 0.01 * seed over seeds 0, 1
+    assert row["mean"] == pytest.approx(0.855) and row["std"] == pytest.approx(0.005) and row["n_seeds"] == 2
+    t4 = pd.read_csv(tables_dir / "table4.csv")
+    assert set(t4["variant"]) == {"A", "B", "D"}
+    assert t4.set_index("variant").loc["A", "mean"] > t4.set_index("variant").loc["D", "mean"]
+    t6 = (tables_dir / "table6.md").read_text()
+    assert "rss" in t6 and "503" in t6
+    assert "0.05 (paper 0.05)" in (tables_dir / "table5.md").read_text()
+    pngs = sorted(p.name for p in figs.glob("*.png"))
+    assert sum(n.startswith("fig04-09_curves") for n in pngs) == 2  # random and coreset panels
+    for prefix in ("fig06_flags", "fig07_ablation", "fig10_lambda", "fig11_alpha", "fig12_examples"):
+        assert any(n.startswith(prefix) for n in pngs), prefix
+    assert len(list(figs.glob("*.pdf"))) == len(pngs)
+    assert not out.missing
+    assert "tables" in out.summary()
+
+
+def test_report_on_empty_results_says_what_is_missing(tmp_path):
+    out = build_report(tmp_path / "nothing", tmp_path / "t", tmp_path / "f")
+    assert "table2" in out.missing and "fig07 ablation" in out.missing
+    assert (tmp_path / "t" / "README.md").exists()
