@@ -247,3 +247,19 @@ def test_bad_inputs_raise_clear_errors(problem, tmp_path):
 
     with pytest.raises(UnknownNameError):
         run(problem, tmp_path / "y", config(strategy="nope"))
+
+
+def test_small_pool_is_exhausted_cleanly(problem, tmp_path):
+    m = run(problem, tmp_path / "p", config(pool_size=50, iterations=5))
+    assert m["done"] and [r["n_labelled"] for r in m["rows"]] == [20, 40, 50]
+    assert json.loads((tmp_path / "p" / "metrics.json").read_text())["done"] is True
+
+
+def test_kill_between_state_and_metrics_is_repaired(problem, tmp_path):
+    out = tmp_path / "k"
+    done = run(problem, out, config(iterations=1))
+    stale = dict(done, done=False, rows=done["rows"][:1])
+    (out / "metrics.json").write_text(json.dumps(stale))  # as if killed before metrics.json was replaced
+    again = run(problem, out, config(iterations=1))
+    assert again["rows"] == done["rows"]
+    assert json.loads((out / "metrics.json").read_text())["rows"] == done["rows"]

@@ -131,6 +131,20 @@ class RunState:
         return metrics
 
 
+    def sync_metrics(self, metrics: dict) -> None:
+        """Rewrite metrics.json from the state when it differs (never with other params: load checked)."""
+        current = _read_json(self.metrics_path) if self.metrics_path.exists() else None
+        if current != normalise(metrics):
+            write_json(self.metrics_path, metrics)
+
+    def mark_done(self, metrics: dict) -> None:
+        """The run ended early (pool exhausted): flag state and metrics as done."""
+        state = _read_json(self.state_path)
+        state["done"] = True
+        write_json(self.state_path, state)
+        write_json(self.metrics_path, metrics)
+
+
 def metrics_document(params: dict, rows: list[dict], done: bool) -> dict:
     return {"schema": 1, "kind": "al", "done": bool(done), "params": normalise(params), "rows": rows}
 

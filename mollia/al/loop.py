@@ -125,7 +125,9 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
     state_io = RunState(out_dir)
     saved = state_io.load(params)
     if saved is not None and saved.get("done"):
-        return metrics_document(params, saved["rows"], True)
+        finished = metrics_document(params, saved["rows"], True)
+        state_io.sync_metrics(finished)  # a kill between state.json and metrics.json left it behind
+        return finished
 
     if dataset is None:
         from mollia.data import load_dataset
@@ -211,9 +213,7 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
             on_iteration(row)
         if done:
             break
-    if not metrics["done"]:  # pool ran out before the last iteration
+    if not metrics["done"]:  # the pool ran out before the last iteration
         metrics = metrics_document(params, rows, True)
-        from mollia.atomic import write_json
-
-        write_json(state_io.metrics_path, metrics)
+        state_io.mark_done(metrics)
     return metrics
