@@ -46,7 +46,9 @@ def robust_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tens
     ce = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
     neg = negatives.clone()
     neg[torch.arange(len(targets), device=neg.device), targets] = False
-    nl = negative_learning_loss(logits, neg) if lam else torch.zeros_like(ce)
+    if not lam or not bool(neg.any()):  # nothing to push away from: skip the (B, K, K) work
+        return (weights.to(ce.dtype) * ce).mean()
+    nl = negative_learning_loss(logits, neg)
     return (weights.to(ce.dtype) * ce + float(lam) * nl).mean()
 
 

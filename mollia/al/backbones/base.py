@@ -120,8 +120,9 @@ class TorchBackbone:
         val_y = torch.as_tensor(np.asarray(val_labels, dtype=np.int64), device=self.device)
         with seeded_torch(seed, self.device):
             net = self._build_net().to(self.device)
+            # fused: one kernel per step instead of a dozen per tensor (same update rule)
             opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=self.lr,
-                                    weight_decay=self.weight_decay)
+                                    weight_decay=self.weight_decay, fused=True)
             order_gen = torch.Generator().manual_seed(int(seed))
             best_f1, best_state, since_best = -1.0, None, 0
             self.history_ = []
