@@ -5,8 +5,8 @@ For a model and a text with K candidate labels:
 - **z** (Eq. 1): ``z[k] = max over v in variants(label_k) of P(tokens(v) | prompt)``, the probability
   of the label's whole token sequence as the continuation of the rendered prompt (the product of
   its tokens' conditional probabilities; no end-of-answer token is required after it). The
-  *variants* of a label are its surface forms as given, lower case, Capitalised, Title Case and
-  UPPER case, each with and without one leading space (chat models start the answer without a
+  *variants* of a label are its surface forms as given, lower case, Capitalised and Title Case,
+  each with and without one leading space (chat models start the answer without a
   space, a base model continuing "Output:" with one); distinct token sequences only. z is not
   renormalised (the paper's negative-label threshold delta = 0.001, Eq. 5, is on these numbers);
   ``renormalise=True`` divides by its sum over the K labels.
@@ -44,7 +44,7 @@ from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, text_digest
 from mollia.probes.table import ProbeTable
 
 ENGINE_VERSION = 1
-Z_RULE = ("max over variants {as given, lower, Capitalised, Title, UPPER} x {no space, one leading space} of "
+Z_RULE = ("max over variants {as given, lower, Capitalised, Title} x {no space, one leading space} of "
           "P(label tokens | prompt), product over tokens; not renormalised unless 'renormalised' is true")
 Z_FIRST_RULE = "sum of P(first token | prompt) over the distinct first tokens of the label's variants"
 
@@ -53,7 +53,7 @@ Z_FIRST_RULE = "sum of P(first token | prompt) over the distinct first tokens of
 def label_variants(label: str) -> list[str]:
     """Surface forms of a label that count as naming it (see the module docstring), in a fixed order."""
     forms = []
-    for form in (label, label.lower(), label[:1].upper() + label[1:].lower(), label.title(), label.upper()):
+    for form in (label, label.lower(), label[:1].upper() + label[1:].lower(), label.title()):
         for text in (form, " " + form):
             if text.strip() and text not in forms:
                 forms.append(text)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+from transformers.cache_utils import DynamicLayer
 
 
 @dataclass
@@ -62,11 +63,54 @@ def prefill(model, sequences: Sequence[Sequence[int]], pad_id: int) -> Prefill:
     return Prefill(logprobs, out.cache, mask, positions[:, -1])
 
 
-def expand_cache(cache, index: torch.Tensor):
-    """A new cache whose row r is row ``index[r]`` of ``cache``; ``cache`` itself is untouched."""
+class PreallocatedLayer(DynamicLayer):
+    """A full-attention cache layer with room reserved for ``reserve`` more tokens: new keys and
+    values are written in place instead of `DynamicLayer`'s concatenation, which copied the whole
+    (T-times expanded) cache at every decoding step."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, reserve: int):
+        super().__init__()
+        B, H, L, D = keys.shape
+        self._key_buf = keys.new_empty((B, H, L + reserve, D))
+        self._value_buf = values.new_empty((B, H, L + reserve, values.shape[-1]))
+        self._key_buf[:, :, :L] = keys
+        self._value_buf[:, :, :L] = values
+        self.length = L
+        self.device, self.is_initialized = keys.device, True
+        self.keys, self.values = self._key_buf[:, :, :L], self._value_buf[:, :, :L]
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        end = self.length + key_states.shape[-2]
+        if end > self._key_buf.shape[-2]:  # more than reserved: grow like DynamicLayer
+            self._key_buf = torch.cat([self._key_buf[:, :, : self.length], key_states], dim=-2)
+            self._value_buf = torch.cat([self._value_buf[:, :, : self.length], value_states], dim=-2)
+        else:
+            self._key_buf[:, :, self.length:end] = key_states
+            self._value_buf[:, :, self.length:end] = value_states
+        self.length = end
+        self.keys, self.values = self._key_buf[:, :, :end], self._value_buf[:, :, :end]
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length
+
+
+def expand_cache(cache, index: torch.Tensor, reserve: int = 0):
+    """A new cache whose row r is row ``index[r]`` of ``cache``; ``cache`` itself is untouched.
+
+    Full-attention layers get room for ``reserve`` more tokens (`PreallocatedLayer`); other
+    layer kinds (sliding window, ...) are copied as they are and grow their own way.
+    """
     expanded = copy.copy(cache)
-    expanded.layers = [copy.copy(layer) for layer in cache.layers]
-    expanded.batch_select_indices(index)
+    layers = []
+    for layer in cache.layers:
+        if type(layer) is DynamicLayer and layer.is_initialized and reserve > 0:
+            layers.append(PreallocatedLayer(layer.keys[index], layer.values[index], reserve))
+        else:
+            clone = copy.copy(layer)
+            clone.batch_select_indices(index)
+            layers.append(clone)
+    expanded.layers = layers
     return expanded
 
 
@@ -101,33 +145,59 @@ def score_continuations(model, pre: Prefill, sequences: Sequence[Sequence[int]],
     for start in range(0, B, prompts_per_chunk):
         rows = torch.arange(start, min(B, start + prompts_per_chunk), device=device)
         index = rows.repeat_interleave(M)  # prompt of each row
-        cache = expand_cache(pre.cache, index)
+        cache = expand_cache(pre.cache, index, reserve=width)
         mask = torch.cat([pre.attention_mask[index], torch.ones((len(index), width), dtype=torch.long, device=device)], 1)
         positions = pre.last_position[index, None] + offsets[None, :]
+        keep = valid.repeat(len(rows), 1)
+        # the vocabulary projection only where a label token is scored, not on the padding
         out = model(input_ids=inputs.repeat(len(rows), 1), attention_mask=mask, position_ids=positions, cache=cache,
-                    use_cache=True)
+                    use_cache=True, logits_to_keep=keep)
         logits = out.logits.float()
-        picked = logits.gather(-1, targets.repeat(len(rows), 1)[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
-        picked = torch.where(valid.repeat(len(rows), 1), picked, torch.zeros_like(picked)).sum(-1)
-        total[rows[:, None], torch.tensor(long_ids, device=device)[None, :]] += picked.view(len(rows), M)
+        if logits.ndim == 3:  # a model that ignores a boolean logits_to_keep
+            logits = logits[keep]
+        wanted = targets.repeat(len(rows), 1)[keep]
+        picked = logits.gather(-1, wanted[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+        per_row = torch.zeros(keep.shape, dtype=picked.dtype, device=device)
+        per_row[keep] = picked
+        total[rows[:, None], torch.tensor(long_ids, device=device)[None, :]] += per_row.sum(-1).view(len(rows), M)
         del cache, out, logits
     return total
 
 
-def sample_tokens(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+def sample_tokens(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float, top_p: float,
+                  top_k_first: int = 1024) -> torch.Tensor:
     """Draw one token per row from softmax(logits / temperature) restricted to the top-p nucleus
     (the smallest set of most likely tokens holding >= top_p of the mass), by inverse CDF with
-    the given uniforms, so the draw depends only on the row's own random numbers."""
+    the given uniforms, so the draw depends only on the row's own random numbers.
+
+    The nucleus is looked for among the ``top_k_first`` most likely tokens (a partial sort, much
+    cheaper than sorting the vocabulary); rows whose nucleus is larger fall back to a full sort.
+    Either way the result is exact.
+    """
     logits = logits.float()
     if temperature <= 0:
         return logits.argmax(-1)
     probs = torch.softmax(logits / temperature, dim=-1)
-    sorted_p, order = probs.sort(dim=-1, descending=True)
+    k = min(int(top_k_first), probs.shape[-1])
+    sorted_p, order = probs.topk(k, dim=-1)
+    covered = sorted_p.sum(-1) >= top_p
+    if not bool(covered.all()):
+        picks = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
+        wide = ~covered
+        full_p, full_order = probs[wide].sort(dim=-1, descending=True)
+        picks[wide] = _pick(full_p, full_order, uniforms[wide.cpu()], top_p)
+        if bool(covered.any()):
+            picks[covered] = _pick(sorted_p[covered], order[covered], uniforms[covered.cpu()], top_p)
+        return picks
+    return _pick(sorted_p, order, uniforms, top_p)
+
+
+def _pick(sorted_p: torch.Tensor, order: torch.Tensor, uniforms: torch.Tensor, top_p: float) -> torch.Tensor:
     before = sorted_p.cumsum(-1) - sorted_p
     sorted_p = torch.where(before < top_p, sorted_p, torch.zeros_like(sorted_p))
     cdf = sorted_p.cumsum(-1)
     target = uniforms.to(cdf.device, cdf.dtype)[:, None] * cdf[:, -1:]
-    pick = torch.searchsorted(cdf, target, right=True).clamp(max=cdf.shape[-1] - 1)
+    pick = torch.searchsorted(cdf, target, right=True)
     # never land on a token outside the nucleus (zero mass) through rounding at the top end
     n_kept = (sorted_p > 0).sum(-1, keepdim=True)
     pick = torch.minimum(pick, n_kept - 1)
@@ -162,7 +232,7 @@ def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperatur
             if bool(done.all()):
                 break
             if cache is None:
-                cache = expand_cache(pre.cache, index)
+                cache = expand_cache(pre.cache, index, reserve=steps)
             mask = torch.cat([mask, torch.ones((len(index), 1), dtype=torch.long, device=device)], 1)
             position = position + 1
             feed = torch.where(done, torch.full_like(token, pad_id), token)
