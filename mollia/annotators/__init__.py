@@ -1,8 +1,17 @@
 """Annotators stage: MoLAM, the Table 2 baselines, crowd-kit aggregators, the evaluation protocol.
 
 Reads a `ProbeTable` and a `LabelledSet`; writes `Annotation`s. Never sees a pool label.
+
+``make_annotator(name, **params)`` -> object with ``fit(probes, labelled)`` and
+``annotate(ids=None) -> Annotation``; ``available_annotators()``; the estimator `MoLAM`;
+``evaluate(probes, ground_truth, methods, seeds=5, n_labelled=50)``.
 """
 
+from mollia.annotators.evaluate import evaluate
+from mollia.annotators.molam import MoLAM, PAPER_HYPERPARAMETERS
+from mollia.annotators.negatives import negative_label_rates, negative_labels
+from mollia.annotators.registry import available_annotators, make_annotator
 from mollia.annotators.types import Annotation, LabelledSet
 
-__all__ = ["Annotation", "LabelledSet"]
+__all__ = ["Annotation", "LabelledSet", "MoLAM", "PAPER_HYPERPARAMETERS", "available_annotators", "evaluate",
+           "make_annotator", "negative_label_rates", "negative_labels"]

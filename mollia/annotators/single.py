@@ -1,0 +1,69 @@
+"""Single-LLM annotators (Table 2, "Single LLM"): zero-shot, no training.
+
+- ``llm:<model>``: argmax of the model's z (Eq. 1); probabilities = z renormalised over labels.
+- ``llm-vote:<model>``: argmax of its consistency c (Eq. 3), ties broken by z; where all T samples
+  were invalid (c sums to 0) the label falls back to argmax z, never a silent class 0.
+  Probabilities = c renormalised (z renormalised on fall-back rows).
+
+``<model>`` is a model name of the probe table, or a unique prefix of one (e.g. ``gemma``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mollia.annotators.base import ProbeAnnotator
+from mollia.annotators.features import normalised_z
+from mollia.errors import UnknownNameError
+from mollia.probes.table import ProbeTable
+
+# c takes values in multiples of 1/T; a z-based nudge this small only breaks exact ties
+TIE_BREAK = 1e-6
+
+
+def resolve_model(table: ProbeTable, model: str) -> int:
+    """Index of ``model`` in ``table.models``: exact name, else a unique case-insensitive prefix."""
+    if model in table.models:
+        return table.models.index(model)
+    hits = [i for i, m in enumerate(table.models) if m.lower().startswith(model.lower())]
+    if len(hits) == 1:
+        return hits[0]
+    raise UnknownNameError("model of this probe table", model, table.models)
+
+
+class SingleLLMLogits(ProbeAnnotator):
+    """``llm:<model>``: argmax z of one LLM."""
+
+    needs_labels = False
+
+    def __init__(self, model: str, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self.name = f"llm:{model}"
+
+    def _fit_proba(self, table, labelled_pos, labelled_y):
+        j = resolve_model(table, self.model)
+        return normalised_z(table.z[:, j, :])
+
+
+class SingleLLMVote(ProbeAnnotator):
+    """``llm-vote:<model>``: argmax c of one LLM, argmax z where every sample was invalid."""
+
+    needs_labels = False
+
+    def __init__(self, model: str, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self.name = f"llm-vote:{model}"
+
+    def _fit_proba(self, table, labelled_pos, labelled_y):
+        j = resolve_model(table, self.model)
+        return vote_proba(table.c[:, j, :], table.z[:, j, :])
+
+
+def vote_proba(c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """c renormalised (ties nudged by z), z renormalised where c sums to 0; shape (n, K)."""
+    zn = normalised_z(z)
+    total = c.sum(axis=1, keepdims=True)
+    scores = np.where(total > 0, c + TIE_BREAK * zn, zn)
+    return scores / scores.sum(axis=1, keepdims=True)
