@@ -139,3 +139,58 @@ def test_list_models_in_an_empty_home(no_network_no_pip, tmp_path, monkeypatch):
     assert {"name", "kind", "source", "cached", "size_mb", "status"} <= set(table.columns)
     offline = table[table["source"] == "pypi"]
     assert set(offline["status"]) == {"not fetched"} and not offline["cached"].any()
+
+
+class _Recorder:
+    """Stands in for transformers' Auto classes: records from_pretrained calls, returns stubs."""
+
+    def __init__(self, calls, what):
+        self.calls, self.what = calls, what
+
+    def from_pretrained(self, source, **kwargs):
+        self.calls.append((self.what, source, kwargs))
+        return _Stub()
+
+
+class _Stub:
+    pad_token = None
+    eos_token = "</s>"
+    pad_token_id = 7
+    generation_config = None
+    padding_side = "right"
+
+    def to(self, device):
+        self.device = device
+        return self
+
+    def eval(self):
+        self.evaluated = True
+        return self
+
+
+@pytest.mark.parametrize("quantization", ["4bit", "8bit", None])
+def test_gpu_load_arguments(quantization, no_network_no_pip, tmp_path, monkeypatch):
+    """The CUDA path (not runnable here): bf16 by default, device_map onto the GPU, bitsandbytes config."""
+    import torch
+    import transformers
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    calls = []
+    monkeypatch.setattr(transformers, "AutoModelForCausalLM", _Recorder(calls, "model"))
+    monkeypatch.setattr(transformers, "AutoTokenizer", _Recorder(calls, "tokenizer"))
+    model, tokenizer = load_causal_lm("llama-3.1-8b-instruct", device="cuda", quantization=quantization)
+    (_, tok_source, tok_kwargs), (_, source, kwargs) = calls
+    assert tok_source == source == "meta-llama/Llama-3.1-8B-Instruct"
+    assert "local_files_only" not in kwargs  # a hub name may download
+    assert kwargs["dtype"] == torch.bfloat16 and kwargs["device_map"] == {"": 0}
+    assert tokenizer.padding_side == "left" and tokenizer.pad_token == "</s>"
+    assert model.evaluated
+    qconf = kwargs.get("quantization_config")
+    if quantization == "4bit":
+        assert qconf.load_in_4bit and qconf.bnb_4bit_quant_type == "nf4"
+        assert qconf.bnb_4bit_compute_dtype == torch.bfloat16
+    elif quantization == "8bit":
+        assert qconf.load_in_8bit and not qconf.load_in_4bit
+    else:
+        assert qconf is None

@@ -50,7 +50,8 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
 
     ``dtype`` None means bfloat16 on a GPU, float32 on CPU. ``quantization`` "4bit" (NF4, compute
     in ``dtype``) or "8bit" uses transformers' BitsAndBytesConfig and needs CUDA (it lets the paper's
-    7-9B LLMs fit GPUs smaller than its 24 GB setting). The tokenizer pads on the left (so batched generation continues every row
+    7-9B LLMs fit GPUs smaller than its 24 GB setting). On a GPU the weights load straight onto it
+    (``device_map``). The tokenizer pads on the left (so batched generation continues every row
     from its real last token) and has a pad token (the EOS token where the model defines none).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -69,6 +70,9 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
     common = {"local_files_only": True} if spec.offline else {}
 
     kwargs: dict = {"dtype": dtype, **common}
+    if dev.type == "cuda":
+        # load straight onto the GPU: a 9B model never has to fit in host RAM first
+        kwargs["device_map"] = {"": dev.index or 0}
     if quantization is not None:
         from transformers import BitsAndBytesConfig
 
@@ -76,14 +80,14 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
             qconf = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
         else:
             qconf = BitsAndBytesConfig(load_in_8bit=True)
-        kwargs.update(quantization_config=qconf, device_map={"": dev.index or 0})
+        kwargs["quantization_config"] = qconf
 
     tokenizer = AutoTokenizer.from_pretrained(source, **common)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-    if quantization is None:
+    if dev.type != "cuda":
         model.to(dev)
     model.eval()
     if model.generation_config is not None and model.generation_config.pad_token_id is None:
