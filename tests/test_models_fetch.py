@@ -163,7 +163,13 @@ def _corrupt_cases():
         marker["spec_hash"] = "0123456789abcdef"
         (folder / MARKER).write_text(json.dumps(marker))
 
+    def hollow_marker(folder: Path):  # a marker that lists nothing would vouch for nothing
+        marker = json.loads((folder / MARKER).read_text())
+        marker["files"] = {}
+        (folder / MARKER).write_text(json.dumps(marker))
+
     return {
+        "hollow marker": (hollow_marker, "config.json not listed"),
         "truncated file": (truncate, "has 100 bytes"),
         "missing file": (delete, "is missing"),
         "no marker": (drop_marker, "incomplete or was not written by mollia"),

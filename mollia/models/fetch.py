@@ -109,25 +109,27 @@ def check_cached(spec: ModelSpec, verify: bool = False) -> Path | None:
         )
     try:
         marker = json.loads(marker_path.read_text(encoding="utf-8"))
-        files = marker["files"]
         spec_hash = marker["spec_hash"]
-    except (ValueError, KeyError, TypeError) as exc:
+        files = {str(rel): int(info["bytes"]) for rel, info in marker["files"].items()}
+        if "config.json" not in files:  # every loadable HF folder has one: a marker without it is not ours
+            raise KeyError("config.json not listed")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CacheError(f"model cache marker {marker_path} is unreadable ({exc}); " + fix_hint(spec.name)) from None
     if spec_hash != spec.spec_hash():
         raise CacheError(
             f"model cache {folder} was built from another source spec ({spec_hash} != {spec.spec_hash()}); "
             + fix_hint(spec.name)
         )
-    for rel, info in files.items():
+    for rel, expected_bytes in files.items():
         path = folder / rel
         if not path.is_file():
             raise CacheError(f"model cache file {path} is missing; " + fix_hint(spec.name))
         size = path.stat().st_size
-        if size != info["bytes"]:
+        if size != expected_bytes:
             raise CacheError(
-                f"model cache file {path} has {size} bytes, expected {info['bytes']}; " + fix_hint(spec.name)
+                f"model cache file {path} has {size} bytes, expected {expected_bytes}; " + fix_hint(spec.name)
             )
-        if verify and _sha256_file(path) != info["sha256"]:
+        if verify and _sha256_file(path) != marker["files"][rel].get("sha256"):
             raise CacheError(f"model cache file {path} fails its sha256 check; " + fix_hint(spec.name))
     return folder
 
