@@ -263,3 +263,21 @@ def test_kill_between_state_and_metrics_is_repaired(problem, tmp_path):
     again = run(problem, out, config(iterations=1))
     assert again["rows"] == done["rows"]
     assert json.loads((out / "metrics.json").read_text())["rows"] == done["rows"]
+
+
+def test_real_annotator_fit_is_cached_on_disk(problem, tmp_path, monkeypatch):
+    import mollia.annotators
+    from mollia.al.annotate import annotate_pool
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
+    calls = []
+    monkeypatch.setattr(mollia.annotators, "make_annotator", lambda name, **kw: calls.append(name) or VoteStandIn())
+    dataset, probes, _ = problem
+    pool = np.arange(300)
+    initial = LabelledSet(ids=np.arange(10), labels=dataset.labels[:10])
+    first = annotate_pool("llms-v", pool, initial, probes, 4, None)
+    second = annotate_pool("llms-v", pool, initial, probes, 4, None)
+    assert calls == ["llms-v"] and np.array_equal(first.y_plus, second.y_plus)
+    other = LabelledSet(ids=np.arange(10), labels=(dataset.labels[:10] + 1) % 4)  # other labels: other key
+    annotate_pool("llms-v", pool, other, probes, 4, None)
+    assert calls == ["llms-v", "llms-v"]

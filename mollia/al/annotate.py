@@ -10,14 +10,22 @@ No LLM runs here: annotators read the probe table.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from mollia.al.config import ORACLE
 from mollia.annotators.types import Annotation, LabelledSet
+from mollia.atomic import atomic_path
 from mollia.errors import DataError
+from mollia.paths import mollia_home
 from mollia.probes.table import ProbeTable
+
+log = logging.getLogger(__name__)
 
 AnnotatorFactory = Callable[..., object]
 
@@ -47,9 +55,15 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
                         "released arrays); only 'oracle' runs without them")
     if probes.n_labels != n_labels:
         raise DataError(f"probe table has {probes.n_labels} labels {list(probes.label_names)}, the dataset {n_labels}")
-    if factory is None:
-        from mollia.annotators import make_annotator as factory
     table = probes.subset(pool_ids)
+    cache_path = None
+    if factory is None:  # the real annotators are cached on disk; test stand-ins never are
+        from mollia.annotators import make_annotator as factory
+
+        cache_path = annotation_cache_path(annotator, params or {}, table, initial)
+        cached = _load_cached(cache_path, pool_ids)
+        if cached is not None:
+            return cached
     model = factory(annotator, **(params or {}))
     model.fit(table, initial)
     ann = model.annotate(pool_ids)
@@ -57,4 +71,35 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
         ann = ann.subset(pool_ids)
     if ann.proba.shape[1] != n_labels:
         raise DataError(f"annotator {annotator!r} returned {ann.proba.shape[1]} classes, expected {n_labels}")
+    if cache_path is not None:
+        with atomic_path(cache_path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, method=np.array(ann.method), item_ids=np.asarray(ann.item_ids), y_plus=ann.y_plus,
+                         proba=ann.proba, negatives=ann.negatives)
     return ann
+
+
+def annotation_cache_path(annotator: str, params: dict, table: ProbeTable, initial: LabelledSet) -> Path:
+    """``mollia_home()/annotations/<annotator>-<key>.npz``; the key hashes everything the fitted
+    annotator depends on: its name and params, the probes (ids, z, c) and the initial set's ids and
+    labels. Fitting MoLAM takes a minute on a CPU; every strategy of a seed shares one fit."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"annotator": annotator, "params": params, "models": list(table.models),
+                              "labels": list(table.label_names)}, sort_keys=True, default=str).encode())
+    for arr in (np.asarray(table.item_ids), table.z, table.c, np.asarray(initial.ids), np.asarray(initial.labels)):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+        digest.update(str(arr.dtype).encode())
+    safe = annotator.replace(":", "_").replace("/", "_")
+    return mollia_home() / "annotations" / f"{safe}-{digest.hexdigest()[:24]}.npz"
+
+
+def _load_cached(path: Path, pool_ids: np.ndarray) -> Annotation | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            ann = Annotation(str(data["method"]), data["item_ids"], data["y_plus"], data["proba"], data["negatives"])
+    except (OSError, ValueError, KeyError, DataError) as exc:
+        log.warning("annotation cache %s unreadable (%s): refitting", path, exc)
+        return None
+    return ann if np.array_equal(np.asarray(ann.item_ids), pool_ids) else None
