@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from mollia.annotators.negatives import negative_label_rates
 from mollia.annotators.types import LabelledSet
 from mollia.atomic import write_json
 from mollia.errors import DataError, MolliaError
@@ -54,20 +55,6 @@ def load_probes_and_truth(probes: str | Path, dataset: str) -> tuple[ProbeTable,
     if truth is None:
         raise DataError(f"no ground truth for the probes of {dataset!r} at {probes} (needs the dataset or released arrays)")
     return table, np.asarray(truth, dtype=np.int64), texts
-
-
-def negative_label_rates(negatives: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Table 3: true and false negative labels, each as a share of the label space, averaged over items.
-
-    A true negative is a label in y- (Eq. 5) that is not the item's label; a false negative is the
-    item's own label in y-.
-    """
-    negatives = np.asarray(negatives, dtype=bool)
-    n, K = negatives.shape
-    own = negatives[np.arange(n), truth]
-    return {"true_negative_rate": float((negatives.sum(axis=1) - own).mean() / K),
-            "false_negative_rate": float(own.mean() / K), "n_items": int(n), "n_labels": int(K),
-            "mean_negatives_per_item": float(negatives.sum(axis=1).mean())}
 
 
 def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequence[str] = ("llms-l", "llms-v"),

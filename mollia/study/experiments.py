@@ -32,13 +32,7 @@ def variant_of(params: dict[str, Any]) -> str:
 
 
 def al_config(**params: Any):
-    """An `ALConfig` from notebook parameters. Papermill's typed cells cannot say ``int | None``, so
-    the notebooks write "no value" as ``""`` (probes) or ``0`` (pool_size); here that becomes None."""
-    from mollia.al.loop import ALConfig
+    """An `ALConfig` from notebook parameters (``probes=""``, ``pool_size=0`` mean none)."""
+    from mollia.al.config import ALConfig
 
-    clean = dict(params)
-    if clean.get("probes") == "":
-        clean["probes"] = None
-    if clean.get("pool_size") == 0:
-        clean["pool_size"] = None
-    return ALConfig(**clean)
+    return ALConfig.from_notebook(**params)

@@ -33,8 +33,8 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
                      "(MoLAM always annotates). The grid sweeps the variants; `mollia report` draws Fig. 7."),
         ("parameters", AL_PARAMS + 'variant: str = "A"  # Table 4 variant: A, B, C or D\n'
                                    'out_dir: str = "results/04_ablation/manual"  # where metrics.json goes (the runner sets it)\n'),
-        ("code", "import torch\n\nfrom mollia.al.loop import run_al\nfrom mollia.study.experiments import ablation_switches, al_config\n"
-                 "from mollia.study import figures\n\ntorch.set_num_threads(max(1, torch.get_num_threads()))\n"
+        ("code", "from mollia.al.loop import run_al\nfrom mollia.study.experiments import ablation_switches, al_config\n"
+                 "from mollia.study import figures\n\n"
                  "config = al_config(dataset=dataset, probes=probes, strategy=strategy, annotator=annotator, backbone=backbone,\n"
                  "                   iterations=iterations, seed=seed, initial=initial, batch_size=batch_size, epochs=epochs,\n"
                  "                   pool_size=pool_size, device=device, **ablation_switches(variant))\nconfig"),
