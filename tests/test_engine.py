@@ -103,6 +103,44 @@ def test_z_matches_naive_on_tiny_with_and_without_chat_template():
             np.testing.assert_allclose(records.z[row], expected, rtol=1e-4)
 
 
+def test_shared_prefix_cache_gives_the_same_z(tiny):
+    from mollia.probes.prompts import template_for
+
+    model, tokenizer = tiny
+    plain = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3))
+    shared = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3),
+                         prefix_template=template_for("trec"))
+    prefix = shared.shared_prefix()
+    assert prefix is not None and len(prefix.ids) > 20
+    assert all(tuple(shared.render(p)[: len(prefix.ids)]) == prefix.ids for p in _prompts())
+    a, b = plain.probe(_prompts(), [1, 2, 3, 4]), shared.probe(_prompts(), [1, 2, 3, 4])
+    np.testing.assert_allclose(a.z, b.z, rtol=1e-4)
+    np.testing.assert_allclose(a.z_first, b.z_first, rtol=1e-4)
+    for row, prompt in enumerate(_prompts()):
+        np.testing.assert_allclose(b.z[row], naive_z(model, shared.render(prompt), shared.labels, 6), rtol=1e-4)
+
+
+def test_shared_row_sampling_equals_independent_decoding(tiny):
+    """The prefix-tree sampler draws what T independent full-forward decodes draw with the same uniforms."""
+    model, tokenizer = tiny
+    prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=4, max_new_tokens=4, temperature=1.5))
+    seqs = [prober.render(p) for p in _prompts()[:2]]
+    uniforms = torch.rand((2, 4, 4), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    got = kv.sample_continuations(model, kv.prefill(model, seqs, prober.pad_id), uniforms, 1.5, 0.9, 4,
+                                  prober.eos_ids, prober.pad_id)
+    for b, seq in enumerate(seqs):
+        for s in range(4):
+            tokens = []
+            for step in range(4):
+                with torch.inference_mode():
+                    logits = model(torch.tensor([seq + tokens])).logits[:, -1]
+                token = int(kv.sample_tokens(logits, uniforms[b, step, s][None], 1.5, 0.9)[0])
+                if token in prober.eos_ids:
+                    break
+                tokens.append(token)
+            assert got[b][s] == tokens
+
+
 def test_small_max_rows_chunks_give_the_same_numbers(tiny):
     model, tokenizer = tiny
     big = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3), max_rows=64)

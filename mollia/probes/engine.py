@@ -17,8 +17,10 @@ For a model and a text with K candidate labels:
   ``c[k]`` = share of the T samples naming label k (invalid answers count for none, so c sums to
   <= 1). The raw generations are kept (``ProbeTable.generations``).
 
-Speed: one prefill per text (texts batched, left padded); label scoring and the T samples both
-read the prompt's KV cache (`mollia.probes.kv`). A model is loaded once per `probe_dataset` call
+Speed: one prefill per text (texts batched, left padded), over the KV cache of the token prefix
+that all prompts share (system turn and template up to the text), computed once per model; label
+scoring and the T samples both read the prompt's KV cache, and samples that agree so far share a
+row (`mollia.probes.kv`). A model is loaded once per `probe_dataset` call
 and only if some item is not cached yet.
 
 Determinism: every item's samples use a `torch.Generator` seeded from ``(seed, item id)``, never
@@ -140,8 +142,10 @@ class ModelProber:
     """
 
     def __init__(self, model, tokenizer, label_names: Sequence[str], settings: SamplingSettings,
-                 max_rows: int = 64):
+                 max_rows: int = 64, prefix_template: str | None = None):
         self.model, self.tokenizer = model, tokenizer
+        self.prefix_template = prefix_template
+        self._prefix: kv.SharedPrefix | None = None
         self.label_names = tuple(label_names)
         self.settings = settings.validate()
         self.max_rows = max_rows
@@ -155,12 +159,26 @@ class ModelProber:
 
         return prompt_token_ids(self.tokenizer, render_prompt(self.tokenizer, user_prompt))
 
+    def shared_prefix(self) -> kv.SharedPrefix | None:
+        """The KV cache of the tokens every prompt of ``prefix_template`` starts with: the common
+        token prefix of two renderings with different texts, less its last token (a tokenizer may
+        merge that one with the text). Depends on the template only, never on the items."""
+        if self._prefix is None and self.prefix_template is not None:
+            from mollia.probes.prompts import fill_template
+
+            a, b = (self.render(fill_template(self.prefix_template, self.label_names, t)) for t in ("Alpha", "Zulu"))
+            n = 0
+            while n < min(len(a), len(b)) and a[n] == b[n]:
+                n += 1
+            self._prefix = kv.compute_prefix(self.model, a[: n - 1]) if n > 2 else None
+        return self._prefix
+
     def probe(self, user_prompts: Sequence[str], item_ids: Sequence[Any]) -> ProbeRecords:
         from mollia.probes.parser import parse_answer
 
         s = self.settings
         K = len(self.label_names)
-        pre = kv.prefill(self.model, [self.render(p) for p in user_prompts], self.pad_id)
+        pre = kv.prefill(self.model, [self.render(p) for p in user_prompts], self.pad_id, self.shared_prefix())
         seq_logp = kv.score_continuations(self.model, pre, self.labels.sequences, self.max_rows).double().cpu()
         owner = torch.tensor(self.labels.owner)
         z = torch.full((len(user_prompts), K), -torch.inf, dtype=torch.float64)
@@ -274,7 +292,7 @@ def probe_dataset(
         todo = [i for i, item in enumerate(ids.tolist()) if item not in have.index]
         if todo:
             _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,
-                           progress, on_batch, max_rows, loader)
+                           progress, on_batch, max_rows, loader, template_text)
             have = cache.load()
             cache.compact()
         records = have.take(ids)
@@ -296,7 +314,7 @@ def probe_dataset(
 
 
 def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, device, quantization, progress,
-                   on_batch, max_rows, loader) -> None:
+                   on_batch, max_rows, loader, template_text) -> None:
     from tqdm.auto import tqdm
 
     if loader is None:
@@ -306,7 +324,8 @@ def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, 
     model, tokenizer = loader(model_name, device=device, dtype=dtype, quantization=quantization)
     model.eval()
     try:
-        prober = ModelProber(model, tokenizer, cache.key.label_names, settings, max_rows=max_rows)
+        prober = ModelProber(model, tokenizer, cache.key.label_names, settings, max_rows=max_rows,
+                             prefix_template=template_text)
         bar = tqdm(total=len(ids), initial=len(ids) - len(todo), desc=model_name, unit="text", disable=not progress)
         done = len(ids) - len(todo)
         for start in range(0, len(todo), batch_size):

@@ -53,12 +53,41 @@ def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
 
+@dataclass
+class SharedPrefix:
+    """The KV cache of token ids that every prompt starts with (the chat template's system turn and
+    the prompt template up to the text): computed once per model, reused by every batch."""
+
+    ids: tuple[int, ...]
+    cache: object
+
+
 @torch.inference_mode()
-def prefill(model, sequences: Sequence[Sequence[int]], pad_id: int) -> Prefill:
+def compute_prefix(model, ids: Sequence[int]) -> SharedPrefix | None:
+    if len(ids) < 2:
+        return None
+    out = model(input_ids=torch.tensor([list(ids)], device=model.device), use_cache=True, logits_to_keep=1)
+    return SharedPrefix(tuple(ids), out.cache)
+
+
+@torch.inference_mode()
+def prefill(model, sequences: Sequence[Sequence[int]], pad_id: int, prefix: SharedPrefix | None = None) -> Prefill:
+    """Forward the prompts (left padded). With ``prefix``, and when every prompt starts with it and
+    goes beyond it, only the suffixes are computed, over the prefix's cache expanded to the batch
+    (attention mask: prefix, then the suffix's left padding, then the suffix)."""
     device = model.device
-    ids, mask = left_pad(sequences, pad_id, device)
-    positions = positions_from_mask(mask)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    P = len(prefix.ids) if prefix is not None else 0
+    if P and all(len(s) > P and tuple(s[:P]) == prefix.ids for s in sequences):
+        ids, suffix_mask = left_pad([list(s[P:]) for s in sequences], pad_id, device)
+        mask = torch.cat([torch.ones((len(sequences), P), dtype=torch.long, device=device), suffix_mask], 1)
+        positions = P + positions_from_mask(suffix_mask)
+        cache = expand_cache(prefix.cache, torch.zeros(len(sequences), dtype=torch.long, device=device))
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                    logits_to_keep=1)
+    else:
+        ids, mask = left_pad(sequences, pad_id, device)
+        positions = positions_from_mask(mask)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
     logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
     return Prefill(logprobs, out.cache, mask, positions[:, -1])
 
@@ -93,6 +122,10 @@ class PreallocatedLayer(DynamicLayer):
 
     def get_seq_length(self) -> int:
         return self.length
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._key_buf, self._value_buf = self._key_buf[indices], self._value_buf[indices]
+        self.keys, self.values = self._key_buf[:, :, : self.length], self._value_buf[:, :, : self.length]
 
 
 def expand_cache(cache, index: torch.Tensor, reserve: int = 0):
@@ -212,44 +245,72 @@ def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperatur
     ``uniforms``: (B, max_new_tokens, T) numbers in [0, 1), one per prompt, step and sample:
     the caller draws them from each item's own generator, which makes the samples independent of
     how items were batched.
+
+    Samples that so far generated the same tokens for the same prompt have the same next-token
+    distribution, so they share one row of the forward (a prefix tree of the T samples: a
+    confident model answering "Numeric" ten times decodes one row, not ten); each sample still
+    draws with its own uniform, so the result is the same as decoding T independent rows.
+    Finished samples (EOS) leave the batch.
     """
     B, steps, T = uniforms.shape
     device = pre.next_logprobs.device
-    eos = torch.tensor(sorted(set(eos_ids)) or [-1], device=device)
+    eos = set(int(e) for e in eos_ids)
     result: list[list[list[int]]] = [[[] for _ in range(T)] for _ in range(B)]
     prompts_per_chunk = max(1, max_rows // T)
     for start in range(0, B, prompts_per_chunk):
-        rows = torch.arange(start, min(B, start + prompts_per_chunk), device=device)
-        index = rows.repeat_interleave(T)
-        u = uniforms[rows.cpu()].permute(1, 0, 2).reshape(steps, -1)  # (steps, rows*T)
-        token = sample_tokens(pre.next_logprobs[index], u[0], temperature, top_p)
-        done = torch.isin(token, eos)
-        generated = [token]
-        cache = None
+        prompts = list(range(start, min(B, start + prompts_per_chunk)))
+        slots = [(b, s) for b in prompts for s in range(T)]
+        slot_prompt = torch.tensor([b for b, _ in slots], device=device)
+        u0 = torch.stack([uniforms[b, 0, s] for b, s in slots])
+        first = sample_tokens(pre.next_logprobs[slot_prompt], u0, temperature, top_p).tolist()
+        active: list[tuple[int, int]] = []  # (slot, node)
+        node_of: dict[tuple[int, int], int] = {}  # (prompt, token) -> node
+        node_prompt, node_token = [], []
+        for slot, token in enumerate(first):
+            b, s = slots[slot]
+            if token in eos:
+                continue
+            result[b][s].append(token)
+            key = (b, token)
+            if key not in node_of:
+                node_of[key] = len(node_prompt)
+                node_prompt.append(b)
+                node_token.append(token)
+            active.append((slot, node_of[key]))
+        if not active or steps == 1:
+            continue
+        index = torch.tensor(node_prompt, device=device)
+        cache = expand_cache(pre.cache, index, reserve=steps)
         mask = pre.attention_mask[index]
         position = pre.last_position[index]
         for step in range(1, steps):
-            if bool(done.all()):
-                break
-            if cache is None:
-                cache = expand_cache(pre.cache, index, reserve=steps)
-            mask = torch.cat([mask, torch.ones((len(index), 1), dtype=torch.long, device=device)], 1)
+            mask = torch.cat([mask, torch.ones((len(node_token), 1), dtype=torch.long, device=device)], 1)
             position = position + 1
-            feed = torch.where(done, torch.full_like(token, pad_id), token)
-            out = model(input_ids=feed[:, None], attention_mask=mask, position_ids=position[:, None], cache=cache,
-                        use_cache=True)
+            out = model(input_ids=torch.tensor(node_token, device=device)[:, None], attention_mask=mask,
+                        position_ids=position[:, None], cache=cache, use_cache=True)
             cache = out.cache
-            token = sample_tokens(out.logits[:, -1, :], u[step], temperature, top_p)
-            token = torch.where(done, torch.full_like(token, -1), token)
-            done = done | torch.isin(token, eos)
-            generated.append(token)
+            logits = out.logits[:, -1, :]
+            rows = torch.tensor([node for _, node in active], device=device)
+            u = torch.stack([uniforms[slots[slot][0], step, slots[slot][1]] for slot, _ in active])
+            drawn = sample_tokens(logits[rows], u, temperature, top_p).tolist()
+            next_active, next_of, parents, next_token = [], {}, [], []
+            for (slot, node), token in zip(active, drawn):
+                if token in eos:
+                    continue
+                b, s = slots[slot]
+                result[b][s].append(token)
+                key = (node, token)
+                if key not in next_of:
+                    next_of[key] = len(parents)
+                    parents.append(node)
+                    next_token.append(token)
+                next_active.append((slot, next_of[key]))
+            active, node_token = next_active, next_token
+            if not active or step == steps - 1:
+                break
+            if parents != list(range(len(mask))):  # the tree branched or lost leaves: rows follow it
+                select = torch.tensor(parents, device=device)
+                cache.batch_select_indices(select)
+                mask, position = mask[select], position[select]
         del cache
-        tokens = torch.stack(generated, 1).cpu().tolist()
-        for r, seq in enumerate(tokens):
-            kept = []
-            for t in seq:
-                if t < 0 or t in set(eos.tolist()):
-                    break
-                kept.append(t)
-            result[start + r // T][r % T] = kept
     return result
