@@ -146,6 +146,8 @@ def test_run_writes_atomically_and_skips_done_cells(tmp_path, toy):
         executed = nbformat.read(final / "notebook.ipynb", as_version=4)
         assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
         assert not partial_dir(c, root).exists()
+        cost = json.loads((final / "runner.json").read_text())
+        assert cost["cpu_s"] > 0 and cost["wall_s"] >= cost["cpu_s"] / 4 and cost["threads"] == 2
     assert sorted(runs(log)) == ["a-1", "a-2"]
     again = run_grid(grid, jobs=2, root=root, progress=False, out=lambda *_: None)
     assert [r.status for r in again] == ["skipped", "skipped"] and len(runs(log)) == 2

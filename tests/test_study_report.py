@@ -36,6 +36,7 @@ def al_record(base_f1: float, **params) -> dict:
 def write_al(root: Path, stem: str, base_f1: float, **params) -> dict:
     rec = al_record(base_f1, **params)
     write_json(root / stem / params_hash(rec["params"]) / "metrics.json", rec)
+    write_json(root / stem / params_hash(rec["params"]) / "runner.json", {"wall_s": 10.0, "cpu_s": 8.0, "threads": 1})
     return rec
 
 
@@ -107,6 +108,8 @@ def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path
     for prefix in ("fig06_flags", "fig07_ablation", "fig10_lambda", "fig11_alpha", "fig12_examples"):
         assert any(n.startswith(prefix) for n in pngs), prefix
     assert len(list(figs.glob("*.pdf"))) == len(pngs)
+    cost = pd.read_csv(tables_dir / "cost.csv").set_index("notebook")
+    assert cost.loc["03_active_learning", "cells"] == 12 and cost.loc["03_active_learning", "cpu_s"] == 96.0
     assert not out.missing
     assert "tables" in out.summary()
 

@@ -121,3 +121,20 @@ def summarise_seeds(values: pd.Series) -> dict[str, float]:
     vals = pd.to_numeric(values, errors="coerce").dropna()
     return {"mean": float(vals.mean()) if len(vals) else float("nan"),
             "std": float(vals.std(ddof=0)) if len(vals) > 1 else 0.0, "n": int(len(vals))}
+
+
+def cell_costs(root: str | Path) -> pd.DataFrame:
+    """Wall and CPU seconds of every finished cell (the runner's ``runner.json``), per notebook."""
+    root = Path(root)
+    rows = []
+    if root.exists():
+        for path in sorted(root.glob("*/*/runner.json")):
+            if SKIP_PARTS.intersection(path.relative_to(root).parts):
+                continue
+            try:
+                rec = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            rows.append({"notebook": path.parts[-3], "cell": path.parts[-2], "wall_s": rec.get("wall_s"),
+                         "cpu_s": rec.get("cpu_s"), "threads": rec.get("threads")})
+    return pd.DataFrame(rows, columns=["notebook", "cell", "wall_s", "cpu_s", "threads"])

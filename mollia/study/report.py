@@ -17,7 +17,7 @@ import pandas as pd
 from mollia.atomic import write_json, write_text
 from mollia.study import figures, tables
 from mollia.study import paper_reference as paper
-from mollia.study.collect import Collected, collect
+from mollia.study.collect import Collected, cell_costs, collect
 
 TABLE_TITLES = {
     "headline": "Final micro-F1 of every AL configuration (last iteration; robust loss at the paper's settings)",
@@ -27,6 +27,7 @@ TABLE_TITLES = {
     "table5": "Table 5: MoLAM XGBoost hyperparameters, ours (paper)",
     "table6": "Table 6: peak memory in MB (CUDA where a GPU ran, RSS otherwise) beside the paper's CUDA MB",
     "fig06_flags": "Fig. 6 data: precision of flags at catching wrong annotations",
+    "cost": "Cost of the study: cells, wall and CPU seconds per notebook (the runner's records)",
 }
 
 
@@ -66,6 +67,12 @@ def build_report(results_root: str | Path, out_tables: str | Path, out_figures: 
     for name, build in builders.items():
         tidy, md = build(collected)
         _write_table(out, name, tidy, md)
+    costs = cell_costs(results_root)
+    if not costs.empty:
+        cost = costs.groupby("notebook").agg(cells=("cell", "count"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"),
+                                             threads=("threads", "max")).reset_index()
+        cost.loc[len(cost)] = ["total", cost["cells"].sum(), cost["wall_s"].sum(), cost["cpu_s"].sum(), cost["threads"].max()]
+        _write_table(out, "cost", cost, cost.round(1))
     flags = tables.flag_precision(collected)
     _write_table(out, "fig06_flags", flags, flags.round(4) if not flags.empty else flags)
     out.files += _figures(collected, flags, out_figures, out)

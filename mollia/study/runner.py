@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class CellResult:
     status: str  # "done" (ran now), "skipped" (already done), "failed"
     seconds: float = 0.0
     message: str = ""
+    cpu_seconds: float = 0.0
 
 
 def cell_dir(cell: Cell, root: Path | None = None) -> Path:
@@ -100,14 +102,10 @@ def run_cell(cell: Cell, root: str | Path | None = None, threads: int = 1, timeo
     with open(log, "w", encoding="utf-8") as fh:
         fh.write(" ".join(cmd) + "\n")
         fh.flush()
-        try:
-            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout)
-            rc = proc.returncode
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
+        rc, cpu = _run_measured(cmd, fh, env, timeout)
     seconds = time.perf_counter() - t0
     if rc != 0:
-        return CellResult(cell, "failed", seconds, f"{cell.stage}/{cell.key}: papermill exited {rc}; log {log}")
+        return CellResult(cell, "failed", seconds, f"{cell.stage}/{cell.key}: papermill exited {rc}; log {log}", cpu)
     metrics = work / "metrics.json"
     try:
         json.loads(metrics.read_text(encoding="utf-8"))
@@ -115,9 +113,34 @@ def run_cell(cell: Cell, root: str | Path | None = None, threads: int = 1, timeo
         return CellResult(cell, "failed", seconds, f"{cell.stage}/{cell.key}: notebook wrote no valid metrics.json "
                                                     f"({exc}); log {log}")
     write_json(work / "params.json", cell.params)
+    write_json(work / "runner.json", {"wall_s": round(seconds, 3), "cpu_s": round(cpu, 3), "threads": threads,
+                                      "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     (work / "runner_params.yaml").unlink(missing_ok=True)
     _publish(work, final)
-    return CellResult(cell, "done", seconds)
+    return CellResult(cell, "done", seconds, cpu_seconds=cpu)
+
+
+def _run_measured(cmd: list[str], log, env: dict, timeout: float | None) -> tuple[int | str, float]:
+    """Run ``cmd``; return (exit code or "timeout", CPU seconds of it and its waited-for children,
+    i.e. papermill and its kernel), measured by ``os.wait4`` for this child alone (safe with jobs > 1)."""
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    timed_out = threading.Event()
+
+    def _kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, _kill) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if timer:
+            timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ("timeout" if timed_out.is_set() else proc.returncode), cpu
 
 
 def _publish(work: Path, final: Path) -> None:
@@ -211,7 +234,9 @@ def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = 
         results.extend(next(ran_iter) if not d else CellResult(c, "skipped") for c, d in zip(group, done))
     failed = [r for r in results if r.status == "failed"]
     ran = sum(r.status == "done" for r in results)
-    out(f"grid {grid.name}: {ran} ran, {sum(r.status == 'skipped' for r in results)} skipped, {len(failed)} failed")
+    cpu = sum(r.cpu_seconds for r in results if r.status != "skipped")
+    out(f"grid {grid.name}: {ran} ran, {sum(r.status == 'skipped' for r in results)} skipped, {len(failed)} failed"
+        + (f" (notebooks' CPU time {cpu:.0f} s)" if ran or failed else ""))
     if failed:
         raise CellFailed("; ".join(r.message for r in failed[:5]) + (f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""))
     return results

@@ -176,6 +176,16 @@ def table5(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
         hp = rec.get("hyperparameters") or rec.get("molam_hyperparameters")
         if isinstance(hp, dict):
             ours[rec.get("dataset", "?")] = hp
+    try:  # where no run recorded them: what our MoLAM uses by default for that dataset
+        from mollia.annotators.molam import hyperparameters_for
+    except ImportError:  # pragma: no cover - annotators stage absent
+        hyperparameters_for = None
+    if hyperparameters_for is not None:
+        seen = set(paper.DATASETS) | {r.get("dataset") for r in collected.annotation} | (
+            set(collected.al["dataset"]) if not collected.al.empty else set())
+        for dataset in seen:
+            if dataset and dataset not in ours:
+                ours[dataset] = hyperparameters_for(dataset)
     rows = []
     for name in paper.TABLE5:
         for i, dataset in enumerate(paper.DATASETS):
