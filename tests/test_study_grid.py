@@ -233,3 +233,17 @@ def test_paper_grid_dry_run_lists_the_full_grid(capsys):
 def test_project_grids_validate(name):
     cells, _ = plan(load_grid(REPO / "params" / f"{name}.yaml"))
     assert cells
+
+
+def test_demo_runs_the_grid_then_the_report_and_a_second_run_only_reports(tmp_path, toy):
+    from mollia.study.demo import run_demo
+
+    nb, log = toy
+    grid = write_grid(tmp_path / "g.yaml", [{"name": "s", "notebook": str(nb), "sweep": {"x": [1]}}])
+    lines: list[str] = []
+    assert run_demo(grid, jobs=1, results=tmp_path / "r", figures=tmp_path / "f", fetch=False, out=lines.append) == 0
+    assert (tmp_path / "r" / "tables" / "README.md").exists() and runs(log) == ["a-1"]
+    assert any("figures:" in ln for ln in lines)
+    lines.clear()
+    assert run_demo(grid, jobs=1, results=tmp_path / "r", figures=tmp_path / "f", fetch=False, out=lines.append) == 0
+    assert runs(log) == ["a-1"] and any("1 already done" in ln for ln in lines)

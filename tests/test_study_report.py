@@ -118,3 +118,11 @@ def test_report_on_empty_results_says_what_is_missing(tmp_path):
     out = build_report(tmp_path / "nothing", tmp_path / "t", tmp_path / "f")
     assert "table2" in out.missing and "fig07 ablation" in out.missing
     assert (tmp_path / "t" / "README.md").exists()
+
+
+def test_report_cli(fixture_results, tmp_path, capsys):
+    from mollia.cli import main
+
+    assert main(["report", "--results", str(fixture_results), "--figures", str(tmp_path / "figs")]) == 0
+    assert "AL runs" in capsys.readouterr().out
+    assert (fixture_results / "tables" / "table2.md").exists()
