@@ -90,26 +90,55 @@ class NotebookParam:
 
 @lru_cache(maxsize=64)
 def _notebook_params_cached(path: str, mtime: float) -> tuple[NotebookParam, ...]:
+    """Parse the ``parameters`` cell with Python's own parser (papermill's inspector skips any line
+    holding a second ``=``, e.g. in its help text; the grid must not miss a parameter)."""
     import nbformat
-    import papermill
 
     nb = nbformat.read(path, as_version=4)
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
         raise GridError(f"notebook {path} has no cell tagged 'parameters'")
+    source = cells[0].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise GridError(f"notebook {path}: parameters cell is not valid Python: {exc}") from exc
+    lines = source.splitlines()
     out = []
-    for name, info in papermill.inspect_notebook(path).items():
-        raw = info.get("default")
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name, type_name, value = node.target.id, ast.unparse(node.annotation), node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, type_name, value = node.targets[0].id, "None", node.value
+        else:
+            continue
         try:
-            default = ast.literal_eval(raw) if raw is not None else None
-        except (ValueError, SyntaxError):
-            raise GridError(f"notebook {path}: parameter {name!r} has a non-literal default {raw!r} "
-                            "(the parameters cell holds literal values only)") from None
-        out.append(NotebookParam(name, str(info.get("inferred_type_name") or "None"), default, info.get("help") or ""))
+            default = ast.literal_eval(value) if value is not None else None
+        except ValueError:
+            raise GridError(f"notebook {path}: parameter {name!r} has a non-literal default "
+                            f"{ast.unparse(value)!r} (the parameters cell holds literal values only)") from None
+        last_line = lines[node.end_lineno - 1]
+        comment = _comment_of(last_line)
+        out.append(NotebookParam(name, type_name, default, comment))
     return tuple(out)
 
 
+def _comment_of(line: str) -> str:
+    """The ``# help`` text of a line (a '#' inside a string literal does not count)."""
+    import io
+    import tokenize
+
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(line).readline):
+            if tok.type == tokenize.COMMENT:
+                return tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return ""
+
+
 def notebook_params(path: str | Path) -> dict[str, NotebookParam]:
-    """The typed parameters of a notebook's ``parameters`` cell (through papermill's inspector)."""
+    """The typed parameters of a notebook's ``parameters`` cell (name, type as written, default, help)."""
     path = Path(path)
     if not path.exists():
         raise GridError(f"notebook {path} does not exist")
