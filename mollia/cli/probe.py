@@ -84,6 +84,11 @@ def _run(args) -> int:
     acc = accuracy_table(table, ground_truth_for(table, dataset))
     print(f"{args.dataset}: {len(table)} items, T={args.T}, temperature={args.temperature}, seed={args.seed}")
     print(acc.round(3).to_string())
+    for model in table.models:
+        meta = table.per_model[model]
+        if meta.get("computed_items"):
+            print(f"{model}: probed {meta['computed_items']} items in {meta['wall_s']:.1f} s "
+                  f"({meta['wall_s'] / meta['computed_items']:.2f} s/item, {torch.get_num_threads()} thread(s))")
     return 0
 
 

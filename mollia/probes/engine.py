@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -290,6 +291,7 @@ def probe_dataset(
         have = cache.load()
         have.check_texts(ids, digests, cache.folder)
         todo = [i for i, item in enumerate(ids.tolist()) if item not in have.index]
+        started = time.perf_counter()
         if todo:
             _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,
                            progress, on_batch, max_rows, loader, template_text)
@@ -299,7 +301,8 @@ def probe_dataset(
         per_model_records.append(records)
         per_model_meta[model_name] = dict(key.as_dict(), source="transformers", device=str(device),
                                           cache=str(cache.folder), z_rule=Z_RULE, z_first_rule=Z_FIRST_RULE,
-                                          renormalised=bool(renormalise))
+                                          renormalised=bool(renormalise), computed_items=len(todo),
+                                          wall_s=round(time.perf_counter() - started, 3))
         generation_frames.append(records.generations_frame(model_name))
 
     z = np.stack([r.z for r in per_model_records], axis=1)
