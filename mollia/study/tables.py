@@ -143,7 +143,20 @@ def headline(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     md = md.pivot_table(index=["dataset", "probe_set", "backbone", "annotator"], columns="strategy",
                         values="final micro-F1", aggfunc="first").reset_index().fillna("–")
     md.columns.name = None
+    strategies = [s for s in STRATEGY_ORDER if s in md.columns] + sorted(c for c in set(tidy["strategy"]) - set(STRATEGY_ORDER))
+    md = md[["dataset", "probe_set", "backbone", "annotator", *strategies]]
+    md = md.sort_values(["dataset", "probe_set", "backbone", "annotator"], key=_annotator_key).reset_index(drop=True)
     return tidy, md
+
+
+ANNOTATOR_ORDER = ("oracle", "molam", "mol", "llms-v", "llms-l")
+STRATEGY_ORDER = ("random", "coreset", "bemps", "noise_stability", "entropy", "margin")
+
+
+def _annotator_key(col: pd.Series) -> pd.Series:
+    if col.name != "annotator":
+        return col
+    return col.map(lambda a: (f"{ANNOTATOR_ORDER.index(a):02d}" if a in ANNOTATOR_ORDER else f"99{a}"))
 
 
 # -- Table 4 (ablation) -----------------------------------------------------------------------------
