@@ -39,16 +39,17 @@ def main(argv=None) -> int:
     from mollia.models import load_causal_lm
     from mollia.probes.engine import ModelProber, SamplingSettings
     from mollia.probes.naive import naive_samples, naive_z
-    from mollia.probes.prompts import user_prompt
+    from mollia.probes.prompts import template_for, user_prompt
 
     dataset = load_dataset("trec").sample(args.texts, seed=args.seed)
     labels = list(dataset.label_names)
     prompts = [user_prompt("trec", labels, t) for t in dataset.texts]
     model, tokenizer = load_causal_lm(args.model)
     prober = ModelProber(model, tokenizer, labels, SamplingSettings(T=args.T, max_new_tokens=args.max_new_tokens,
-                                                                    seed=args.seed))
+                                                                    seed=args.seed),
+                         prefix_template=template_for("trec"))
     ids = dataset.ids.tolist()
-    # warm-up (first-call allocations) outside the timings
+    # warm-up (first-call allocations, the once-per-model shared prefix) outside the timings
     prober.probe(prompts[:1], ids[:1])
 
     t_engine = t_naive = 0.0
