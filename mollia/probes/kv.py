@@ -3,12 +3,16 @@
 One prefill per prompt, batched with left padding; everything after it reads the prompt's
 key/value cache instead of recomputing it:
 
+- `compute_prefix` / `SharedPrefix`: the cache of the tokens every prompt starts with (chat system
+  turn, template up to the text), computed once per model; `prefill` then runs only the suffixes;
 - `prefill`: the prompts' forward pass; returns the next-token log-probabilities and the cache;
 - `score_continuations`: log P(token sequence | prompt) for many short sequences per prompt, by
   expanding the cache along the batch (one row per prompt x sequence) and running the sequences
   in one forward;
 - `sample_continuations`: T sampled continuations per prompt, the first token drawn from the
-  prefill's distribution, the rest decoded step by step from the T-times expanded cache.
+  prefill's distribution, the rest decoded step by step from the expanded cache, where samples
+  that agree so far share a row (a prefix tree) and finished samples leave; full-attention layers
+  grow in place (`PreallocatedLayer`) rather than by concatenation.
 
 Positions are passed explicitly (``cumsum(mask) - 1``): with left padding a model that derived
 them from the cache length would shift every padded prompt. Works with transformers 5.x
