@@ -5,8 +5,8 @@ Layout (root = ``cache_dir`` or ``results_root()/"probes"``)::
     root/<dataset>/<model>/<setting>-<digest>/
         key.json            the full `ProbeKey` (dataset, model, prompt hash, label names, T,
                             temperature, top_p, max_new_tokens, seed, precision, engine version)
-        part-000001.npz     one shard per finished batch (written atomically), holding for each
-        part-000002.npz     item: id, a digest of its filled prompt, z, z_first, c (K floats each),
+        part-000001-<pid>.npz  one shard per finished batch (written atomically), holding for each
+        part-000002-<pid>.npz  item: id, a digest of its filled prompt, z, z_first, c (K floats each),
         ...                 the T raw generations and their parsed labels, plus the key again.
 
 The key decides the folder: a run with another T, seed, temperature, template... never sees
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from mollia.errors import CacheError
 from mollia.paths import results_root
 
 SHARD_PATTERN = "part-*.npz"
-_SHARD_RE = re.compile(r"^part-(\d+)\.npz$")
+_SHARD_RE = re.compile(r"^part-(\d+)(?:-[0-9a-f]+)?\.npz$")
 _ARRAYS = ("item_ids", "text_sha", "z", "z_first", "c", "gen_text", "gen_parsed")
 
 
@@ -147,7 +148,12 @@ class ProbeCache:
 
     # -- reading --------------------------------------------------------------------------------
     def shards(self) -> list[Path]:
-        found = [(int(m.group(1)), p) for p in self.folder.glob(SHARD_PATTERN) if (m := _SHARD_RE.match(p.name))]
+        return self.shards_in(self.folder)
+
+    @staticmethod
+    def shards_in(folder: Path) -> list[Path]:
+        """The shard files of a setting folder, in writing order."""
+        found = [(int(m.group(1)), p) for p in Path(folder).glob(SHARD_PATTERN) if (m := _SHARD_RE.match(p.name))]
         return [p for _, p in sorted(found)]
 
     def load(self) -> ProbeRecords:
@@ -175,7 +181,9 @@ class ProbeCache:
             write_json(key_file, self.key.as_dict())
         existing = self.shards()
         number = int(_SHARD_RE.match(existing[-1].name).group(1)) + 1 if existing else 1
-        path = self.folder / f"part-{number:06d}.npz"
+        # the writer's pid in the name: two processes filling one cache never replace each other's
+        # shard (their items, when shared, are identical and deduplicated on reading)
+        path = self.folder / f"part-{number:06d}-{os.getpid():x}.npz"
         arrays = {a: np.asarray(getattr(records, a)) for a in _ARRAYS}
         arrays["key"] = np.array(json.dumps(self.key.as_dict(), sort_keys=True))
         with atomic_path(path) as tmp:
