@@ -110,6 +110,13 @@ def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path
     assert len(list(figs.glob("*.pdf"))) == len(pngs)
     cost = pd.read_csv(tables_dir / "cost.csv").set_index("notebook")
     assert cost.loc["03_active_learning", "cells"] == 12 and cost.loc["03_active_learning", "cpu_s"] == 96.0
+    claims = pd.read_csv(tables_dir / "claims.csv")
+    verdict = dict(zip(claims["claim"].str[:20] + " " + claims["where"], claims["verdict"]))
+    assert any(v == "holds" for k, v in verdict.items() if k.startswith("Fig. 7: the full met"))  # A 0.80 > D 0.65
+    t2_claim = claims[claims["claim"].str.startswith("Table 2")].iloc[0]
+    assert t2_claim["verdict"] == "holds" and "llms-v" in t2_claim["evidence"]  # .79 vs .70 (ours-stack is no LLM)
+    gap = claims[claims["claim"].str.contains("oracle")].iloc[0]
+    assert gap["verdict"] == "does not hold" and "gap +0.050" in gap["evidence"]
     assert not out.missing
     assert "tables" in out.summary()
 

@@ -15,7 +15,7 @@ from mollia.study.report import build_report
 from mollia.study.runner import CellFailed, run_grid
 
 OFFLINE_MODELS = ("smollm2-135m-instruct", "gemma-3-270m", "qwen2.5-coder-0.5b-instruct", "minilm-l6")
-HEADLINE_TABLES = ("headline", "table2", "table4")
+HEADLINE_TABLES = ("headline", "table2", "table4", "claims")
 
 
 def default_grid() -> Path:

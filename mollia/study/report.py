@@ -16,6 +16,7 @@ import pandas as pd
 
 from mollia.atomic import write_json, write_text
 from mollia.study import figures, tables
+from mollia.study.claims import check_claims
 from mollia.study import paper_reference as paper
 from mollia.study.collect import Collected, cell_costs, collect
 
@@ -27,6 +28,7 @@ TABLE_TITLES = {
     "table5": "Table 5: MoLAM XGBoost hyperparameters, ours (paper)",
     "table6": "Table 6: peak memory in MB (CUDA where a GPU ran, RSS otherwise) beside the paper's CUDA MB",
     "fig06_flags": "Fig. 6 data: precision of flags at catching wrong annotations",
+    "claims": "The paper's claims against our results (mechanical verdicts; read the evidence)",
     "cost": "Cost of the study: cells, wall and CPU seconds per notebook (the runner's records)",
 }
 
@@ -75,6 +77,8 @@ def build_report(results_root: str | Path, out_tables: str | Path, out_figures: 
         _write_table(out, "cost", cost, cost.round(1))
     flags = tables.flag_precision(collected)
     _write_table(out, "fig06_flags", flags, flags.round(4) if not flags.empty else flags)
+    claims = check_claims(collected, out.tidy)
+    _write_table(out, "claims", claims, claims)
     out.files += _figures(collected, flags, out_figures, out)
     write_text(out_tables / "README.md", _index(out))
     return out

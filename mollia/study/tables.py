@@ -243,8 +243,8 @@ def flag_precision(collected: Collected) -> pd.DataFrame:
     if not cols or al[cols].isna().all().all():
         return pd.DataFrame()
     rows = []
-    for (dataset, probe, annotator), g in al.groupby(["dataset", "probe_set", "annotator"]):
-        for c in cols:
+    for (dataset, probe, annotator), g in al[al["annotator"] != "oracle"].groupby(["dataset", "probe_set", "annotator"]):
+        for c in cols:  # (the oracle makes no wrong annotation: nothing to flag)
             per_run = g.groupby("run_id")[c].mean()
             s = summarise_seeds(per_run)
             if s["n"]:
