@@ -58,3 +58,16 @@ def load_texts(dataset: str, table: ProbeTable, source: str = "auto") -> dict | 
         return None
     texts = dict(zip(ds.frame["id"].tolist(), ds.frame["text"].tolist()))
     return texts if all(i in texts for i in table.item_ids[:20].tolist()) else None
+
+
+def resolve_probes_dir(probes_dir: str | Path) -> Path:
+    """``probes_dir`` as given, or (empty) ``$MOLLIA_PAPER_DIR/probes`` where that is set."""
+    import os
+
+    if str(probes_dir):
+        return Path(probes_dir)
+    env = os.environ.get("MOLLIA_PAPER_DIR")
+    if env:
+        return Path(env) / "probes"
+    raise DataError("no probes given: set probes_dir (a folder of released arrays or a probe cache) "
+                    "or the MOLLIA_PAPER_DIR environment variable")
