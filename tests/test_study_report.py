@@ -59,10 +59,13 @@ def fixture_results(tmp_path) -> Path:
                              "z": {"gemma": [0.6, 0.4]}, "c": {"gemma": [1.0, 0.0]},
                              "labels": {"llms-l": "a", "llms-v": "a", "molam": "b"}}]})
     write_json(root / "02_annotation_models" / "trec" / "metrics.json", {
-        "schema": 1, "kind": "annotation", "dataset": "trec",
+        "schema": 1, "kind": "annotation", "dataset": "trec", "params": {"probes_dir": "/x/paper-probes"},
         "results": {"molam": {"mean": 0.79, "std": 0.01, "per_seed": [0.78, 0.79, 0.80]},
                     "llms-v": {"mean": 0.70, "std": 0.0, "per_seed": [0.70, 0.70, 0.70]},
+                    "llm:yi": {"mean": 0.77, "std": 0.0, "per_seed": [0.77, 0.77, 0.77]},
                     "ours-stack": {"mean": 0.81, "std": 0.02, "per_seed": [0.8, 0.82, 0.81]}},
+        "negative_labels": {"default_rule": "all", "rates": {"all": {"true_negative_rate": 0.2, "false_negative_rate": 0.0001},
+                                                             "mean": {"true_negative_rate": 0.3, "false_negative_rate": 0.01}}},
         "hyperparameters": {"learning_rate": 0.05, "max_depth": 6, "n_estimators": 300}})
     # things the report must ignore: an unfinished cell, a foreign kind, a corrupt file
     write_al(root / "03_active_learning" / ".partial", "x", 0.1, seed=7)
@@ -90,9 +93,11 @@ def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path
         assert (tables_dir / f"{name}.md").exists() and (tables_dir / f"{name}.csv").exists(), name
     t2 = (tables_dir / "table2.md").read_text()
     assert "0.7900 ± 0.0100 (3)" in t2 and "0.8040" in t2  # ours beside the paper's MoLAM on TREC
-    assert "ours-stack" in t2
+    assert "ours-stack" in t2 and "| YI |" in t2 and "0.7682" in t2  # short LLM names meet the paper's rows
+    assert "trec [paper-llms] ours" in t2
     t3 = pd.read_csv(tables_dir / "table3.csv")
-    assert len(t3) == 2 and "0.2511" in (tables_dir / "table3.md").read_text()
+    assert len(t3) == 3 and "0.2511" in (tables_dir / "table3.md").read_text()
+    assert "Eq. 5, all items" in (tables_dir / "table3.md").read_text()
     head = pd.read_csv(tables_dir / "headline.csv")
     row = head[(head.strategy == "random") & (head.annotator == "oracle")].iloc[0]
     # last iteration micro-F1: 0.7 + 0.15 + 0.01 * seed over seeds 0, 1
@@ -114,7 +119,7 @@ def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path
     verdict = dict(zip(claims["claim"].str[:20] + " " + claims["where"], claims["verdict"]))
     assert any(v == "holds" for k, v in verdict.items() if k.startswith("Fig. 7: the full met"))  # A 0.80 > D 0.65
     t2_claim = claims[claims["claim"].str.startswith("Table 2")].iloc[0]
-    assert t2_claim["verdict"] == "holds" and "llms-v" in t2_claim["evidence"]  # .79 vs .70 (ours-stack is no LLM)
+    assert t2_claim["verdict"] == "holds" and "llm:yi" in t2_claim["evidence"]  # .79 vs .77 (ours-stack is no LLM)
     gap = claims[claims["claim"].str.contains("oracle")].iloc[0]
     assert gap["verdict"] == "does not hold" and "gap +0.050" in gap["evidence"]
     assert not out.missing

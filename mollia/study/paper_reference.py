@@ -76,8 +76,19 @@ CURVE_FIGURES = {("bemps", "distilbert"): "fig04", ("noise_stability", "distilbe
                  ("coreset", "distilroberta"): "fig08", ("random", "distilbert"): "fig09"}
 
 
+# short single-LLM names (as the annotators stage accepts them) -> the keys above
+METHOD_ALIASES = {"llm:gemma": "llm:gemma-2-9b-it", "llm:llama": "llm:llama-3.1-8b-instruct",
+                  "llm:mistral": "llm:mistral-7b-instruct-v0.3", "llm:qwen": "llm:qwen2.5-coder-7b-instruct",
+                  "llm:yi": "llm:yi-1.5-9b-chat"}
+
+
+def canonical_method(method: str) -> str:
+    return METHOD_ALIASES.get(method, method)
+
+
 def paper_value(table: dict, key: str, dataset: str):
     """The paper's number for ``key`` on ``dataset``, or None where the paper has none."""
+    key = canonical_method(key)
     if key not in table or dataset not in DATASETS:
         return None
     return table[key][DATASETS.index(dataset)]

@@ -53,8 +53,9 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for rec in collected.annotation:
         dataset = rec.get("dataset", "?")
-        probe = rec.get("probe_set") or rec.get("probes_source") or ""
+        probe = _annotation_probe_set(rec)
         for method, res in (rec.get("results") or {}).items():
+            method = paper.canonical_method(method)
             per_seed = res.get("per_seed") or []
             n = len(per_seed) if per_seed else (1 if res.get("mean") is not None else 0)
             rows.append({"dataset": dataset, "probe_set": probe, "method": method, "mean": res.get("mean"),
@@ -76,17 +77,30 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tidy.drop(columns="column"), md
 
 
+def _annotation_probe_set(rec: dict) -> str:
+    from mollia.study.collect import probe_set
+
+    if rec.get("probe_set"):
+        return rec["probe_set"]
+    source = (rec.get("params") or {}).get("probes_dir") or rec.get("probes")
+    return probe_set(source) if source not in (None, "", "None") else ""
+
+
 # -- Table 3 ----------------------------------------------------------------------------------------
 def table3(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     """True / false negative labels as shares of the label space (Eq. 5), per dataset."""
     rows = []
     for rec in collected.analysis + collected.annotation:
         neg = rec.get("negative_labels") or {}
-        tn, fn = neg.get("true_negative_rate"), neg.get("false_negative_rate")
+        if "rates" in neg:  # the annotators' record: Eq. 5 on every probed item, per rule
+            rates = neg["rates"].get(neg.get("default_rule", "all")) or {}
+            who, probe = f"Eq. 5, all items (rule {neg.get('default_rule', 'all')})", _annotation_probe_set(rec)
+        else:  # notebook 06: the annotator's y- on the items outside its labelled set
+            rates, who, probe = neg, rec.get("annotator", "molam"), rec.get("probe_set", "")
+        tn, fn = rates.get("true_negative_rate"), rates.get("false_negative_rate")
         if tn is None or fn is None:
             continue
-        rows.append({"dataset": rec.get("dataset"), "probe_set": rec.get("probe_set", ""),
-                     "annotator": rec.get("annotator", neg.get("method", "molam")), "seed": rec.get("seed"),
+        rows.append({"dataset": rec.get("dataset"), "probe_set": probe, "annotator": who, "seed": rec.get("seed"),
                      "true_negative": tn, "false_negative": fn})
     tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "annotator", "seed", "true_negative", "false_negative"])
     if tidy.empty:
