@@ -1,1 +1,12 @@
-"""Active-learning stage: Algorithm 1, backbones, the robust loss, query strategies, records."""
+"""Active-learning stage: Algorithm 1, backbones, the robust loss, query strategies, records.
+
+Entry points (import them from their modules; this package stays import-light):
+
+- ``mollia.al.config.ALConfig``: every parameter of a run;
+- ``mollia.al.loop.run_al(config, out_dir)``: run or resume one configuration, writing
+  ``out_dir/metrics.json`` per iteration;
+- ``mollia.al.strategies.make_strategy(name)``: the query strategies;
+- ``mollia.al.backbones.make_backbone``: ``head:<encoder>`` and ``finetune:<encoder>`` AL models;
+- ``mollia.al.loss``: Eqs. 7-9; ``mollia.al.records``: per-iteration records;
+- ``mollia.al.plots.plot_learning_curves``: learning curves from metrics.json documents.
+"""
