@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import KFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from mollia.annotators.base import ProbeAnnotator, unlabelled_mask
 from mollia.annotators.features import log_probabilities, softmax
@@ -74,8 +75,7 @@ class LogLinearPool(BaseEstimator, ClassifierMixin):
             grad = np.concatenate([np.einsum("nk,nmk->m", resid, F), resid.sum(axis=0)]) + 2 * l2 * theta
             return loss, grad
 
-        result = minimize(loss_grad, np.zeros(M + K), jac=True, method="L-BFGS-B")
-        return result.x
+        return minimize(loss_grad, np.zeros(M + K), jac=True, method="L-BFGS-B").x
 
     def fit(self, F: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "LogLinearPool":
         F = np.asarray(F, dtype=np.float64)
@@ -87,11 +87,10 @@ class LogLinearPool(BaseEstimator, ClassifierMixin):
             raise DataError(f"log-linear pool: labels must be in 0..{K - 1} and F must have K = {K} columns")
         self.n_classes_ = K
         self.cv_scores_: dict[float, float] = {}
-        if self.l2 is not None:
-            self.l2_ = float(self.l2)
-        else:
-            self.l2_ = self._choose_l2(F, y, K)
-        theta = self._solve(F, y, K, self.l2_, sample_weight)
+        # one BLAS thread: L-BFGS-B's tiny BLAS calls spin badly on a busy multi-core box
+        with threadpool_limits(limits=1):
+            self.l2_ = float(self.l2) if self.l2 is not None else self._choose_l2(F, y, K)
+            theta = self._solve(F, y, K, self.l2_, sample_weight)
         self.coef_, self.intercept_ = theta[: F.shape[1]], theta[F.shape[1]:]
         return self
 
@@ -133,9 +132,10 @@ class StackingAnnotator(ProbeAnnotator):
 
     def __init__(self, pseudo_labelling: bool = False, sigma: float = 0.9, l2: float | None = None,
                  l2_grid=DEFAULT_L2_GRID, cv: int = 5, dataset: str | None = None, max_pseudo_iterations: int = 10,
-                 n_jobs: int = 1, random_state: int = 0, **kwargs):
+                 n_estimators: int | None = None, n_jobs: int = 1, random_state: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.pseudo_labelling = pseudo_labelling
+        self.n_estimators = n_estimators
         self.sigma = sigma
         self.l2 = l2
         self.l2_grid = l2_grid
@@ -159,7 +159,10 @@ class StackingAnnotator(ProbeAnnotator):
         X_seed = np.concatenate([X[labelled_pos], X[seeds]])
         y_seed = np.concatenate([labelled_y, proba[seeds].argmax(axis=1)])
         rest = np.setdiff1d(unl, seeds)
-        self.molam_ = MoLAM(**hyperparameters_for(self.dataset or table.dataset), sigma=self.sigma, n_classes=K,
+        hp = hyperparameters_for(self.dataset or table.dataset)
+        if self.n_estimators is not None:
+            hp["n_estimators"] = int(self.n_estimators)
+        self.molam_ = MoLAM(**hp, sigma=self.sigma, n_classes=K,
                             max_pseudo_iterations=self.max_pseudo_iterations, n_jobs=self.n_jobs,
                             random_state=self.random_state).fit(X_seed, y_seed, X[rest])
         return self.molam_.predict_proba(X)
