@@ -58,13 +58,19 @@ def load_probes_and_truth(probes: str | Path, dataset: str) -> tuple[ProbeTable,
 
 
 def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequence[str] = ("llms-l", "llms-v"),
-            n_labelled: int = 50, seed: int = 0, n_examples: int = 2, al_results: str | Path = "") -> dict:
+            n_labelled: int = 50, seed: int = 0, n_items: int = 0, n_examples: int = 2,
+            al_results: str | Path = "") -> dict:
     """Fit ``annotator`` and ``baselines`` on a seeded labelled set; score negatives, accuracy, examples."""
     from mollia.annotators import make_annotator
 
     if not probes:
         raise DataError("06_analysis needs probes (a probe cache, table, or folder of released arrays)")
     table, truth, texts = load_probes_and_truth(probes, dataset)
+    if n_items and n_items < len(table):  # a seeded sample of the probed items (fast runs)
+        keep = np.sort(np.random.default_rng([seed, 1]).choice(len(table), size=n_items, replace=False))
+        table = table.subset(table.item_ids[keep])
+        truth = truth[keep]
+        texts = None if texts is None else [texts[i] for i in keep]
     n = len(table)
     if n_labelled >= n:
         raise DataError(f"n_labelled={n_labelled} but only {n} probed items")

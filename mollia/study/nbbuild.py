@@ -70,12 +70,14 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
                        'baselines: list = ["llms-l", "llms-v"]  # ensembles it is compared with (Fig. 12)\n'
                        "n_labelled: int = 50  # size of the initial labelled set the annotator is fitted on\n"
                        "seed: int = 0  # seed of the labelled set\n"
+                       "n_items: int = 0  # analyse a seeded sample of this many probed items (0: all of them)\n"
                        "n_examples: int = 2  # qualitative examples to keep (Fig. 12)\n"
                        'al_results: str = ""  # folder of AL results summarised for Fig. 6 (empty: <results>/03_active_learning)\n'
                        'out_dir: str = "results/06_analysis/manual"  # where metrics.json goes (the runner sets it)\n'),
         ("code", "from IPython.display import display\n\nfrom mollia.study import analysis, figures\n\n"
                  "result = analysis.analyse(dataset=dataset, probes=probes, annotator=annotator, baselines=baselines,\n"
-                 "                          n_labelled=n_labelled, seed=seed, n_examples=n_examples, al_results=al_results)\n"
+                 "                          n_labelled=n_labelled, seed=seed, n_items=n_items, n_examples=n_examples,\n"
+                 "                          al_results=al_results)\n"
                  "display(analysis.negative_label_frame(result))\ndisplay(analysis.accuracy_frame(result))"),
         ("code", "display(analysis.flag_frame(result))\nfor example in result['qualitative']:\n"
                  "    print(analysis.format_example(example))"),
