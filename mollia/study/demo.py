@@ -41,7 +41,9 @@ def run_demo(grid_path: str | Path | None = None, jobs: int | None = None, resul
     grid = load_grid(grid_path or default_grid())
     if fetch:
         fetch_models(out=out)
-    jobs = jobs or max(1, min(2, os.cpu_count() or 1))
+    # one thread per notebook, one notebook per core (cells are many and small; capped for memory:
+    # an AL cell holds ~0.8 GB, a probing cell up to ~3 GB)
+    jobs = jobs or max(1, min(8, os.cpu_count() or 1))
     failed = None
     try:
         run_grid(grid, jobs=jobs, root=results, out=out)
