@@ -59,9 +59,19 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def paper_probes_dir() -> Path:
-    """Where a user keeps the paper's released probes: $MOLLIA_PAPER_PROBES or mollia_home()/paper-probes."""
+    """Where a user keeps the paper's released probes: $MOLLIA_PAPER_PROBES; else
+    mollia_home()/paper-probes if it exists; else where `mollia probe download-released` puts them."""
     env = os.environ.get("MOLLIA_PAPER_PROBES")
-    return Path(env).expanduser() if env else mollia_home() / "paper-probes"
+    if env:
+        return Path(env).expanduser()
+    own = mollia_home() / "paper-probes"
+    if own.exists():
+        return own
+    try:
+        from mollia.probes.download import default_released_dir
+    except ImportError:  # pragma: no cover - probes stage absent
+        return own
+    return default_released_dir()
 
 
 def builtin_vars() -> dict[str, Any]:
