@@ -99,6 +99,12 @@ def test_variables_and_requires_path(tmp_path, toy, monkeypatch, capsys):
     assert len(skipped) == 1 and str(tmp_path / "absent") in skipped[0]
     (tmp_path / "absent").mkdir()
     assert [c.stage for c in plan(grid)[0]] == ["needs", "free"]
+    fallback = load_grid(write_grid(tmp_path / "u.yaml", [
+        {"name": "instead", "notebook": str(nb), "unless_path": "${paper_probes_dir}"}]))
+    cells, skipped = plan(fallback)
+    assert not cells and "exists" in skipped[0]
+    monkeypatch.setenv("MOLLIA_PAPER_PROBES", str(tmp_path / "gone"))
+    assert [c.stage for c in plan(load_grid(tmp_path / "u.yaml"))[0]] == ["instead"]
 
 
 @pytest.mark.parametrize("stage, message", [

@@ -10,6 +10,7 @@ Each stage names one notebook, the parameters fixed for all its cells and the sw
       - name: probing
         notebook: notebooks/01_llm_probing.ipynb
         requires_path: ${paper_probes_dir}   # optional: skip the stage (saying why) if absent
+        unless_path: ...                      # optional: skip the stage if this path exists
         params: {dataset: trec, T: 2}         # fixed
         sweep: {seed: [0, 1]}                 # cartesian product of the lists
         zip:                                  # optional: lists of equal length, zipped (one axis)
@@ -53,7 +54,7 @@ class GridError(MolliaError, ValueError):
 
 
 RUNNER_PARAMS = ("out_dir",)  # set by the runner, never by a grid
-_STAGE_KEYS = {"name", "notebook", "params", "sweep", "zip", "include", "requires_path", "description"}
+_STAGE_KEYS = {"name", "notebook", "params", "sweep", "zip", "include", "requires_path", "unless_path", "description"}
 _GRID_KEYS = {"name", "description", "vars", "stages"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -192,15 +193,19 @@ class Stage:
     include: list[dict[str, Any]]
     requires_path: str | None = None
     description: str = ""
+    unless_path: str | None = None
 
     @property
     def stem(self) -> str:
         return self.notebook.stem
 
     def missing_requirement(self) -> str | None:
-        """Why this stage cannot run here (its required path is absent), or None."""
+        """Why this stage does not run here (its required path is absent, or its ``unless_path``
+        exists: a fallback stage for when something better is missing), or None."""
         if self.requires_path and not Path(self.requires_path).expanduser().exists():
             return f"stage {self.name!r} skipped: {self.requires_path} does not exist"
+        if self.unless_path and Path(self.unless_path).expanduser().exists():
+            return f"stage {self.name!r} skipped: {self.unless_path} exists (it stands in only where that is absent)"
         return None
 
 
@@ -329,7 +334,7 @@ def load_grid(path: str | Path, root: str | Path | None = None) -> Grid:
         stages.append(Stage(name=s["name"], notebook=nb if nb.is_absolute() else root / nb,
                             params=dict(s.get("params") or {}), sweep=dict(sweep), zips=list(zips),
                             include=list(s.get("include") or []), requires_path=s.get("requires_path"),
-                            description=s.get("description", "")))
+                            description=s.get("description", ""), unless_path=s.get("unless_path")))
     return Grid(name=str(raw.get("name", path.stem)), path=path, stages=stages, description=raw.get("description", ""))
 
 
