@@ -12,9 +12,11 @@ import pandas as pd
 from mollia.study.collect import Collected
 
 
-def _verdict(diff: float, spread: float) -> str:
+def _verdict(diff: float, spread: float, n: int | None = None) -> str:
     if pd.isna(diff):
         return "not run"
+    if n is not None and n < 2:
+        return ("holds" if diff > 0 else "does not hold") + " (one seed: no spread to compare with)"
     if diff > spread:
         return "holds"
     if diff > 0:
@@ -48,7 +50,8 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
                          "where": f"{dataset} [{probe}]" if probe else dataset,
                          "evidence": f"molam {_fmt(m['mean'], m['std'])} vs best other {best} "
                                      f"{_fmt(others.loc[best, 'mean'], others.loc[best, 'std'])}",
-                         "verdict": _verdict(diff, max(float(m["std"]), float(others.loc[best, "std"])))})
+                         "verdict": _verdict(diff, max(float(m["std"]), float(others.loc[best, "std"])),
+                                             min(int(m["n_seeds"]), int(others.loc[best, "n_seeds"])))})
 
     # Figs. 4, 5, 8, 9: AL with MoLAM beats the ensembles and single LLMs, close to the oracle
     head = tidy.get("headline", pd.DataFrame())
@@ -67,7 +70,8 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
                              "evidence": f"molam {_fmt(m['mean'], m['std'])} vs best other {best} "
                                          f"{_fmt(others.loc[best, 'mean'], others.loc[best, 'std'])}",
                              "verdict": _verdict(float(m["mean"]) - float(others.loc[best, "mean"]),
-                                                 max(float(m["std"]), float(others.loc[best, "std"])))})
+                                                 max(float(m["std"]), float(others.loc[best, "std"])),
+                                                 min(int(m["n_seeds"]), int(others.loc[best, "n_seeds"])))})
             if "oracle" in g.index:
                 o = g.loc["oracle"]
                 gap = float(o["mean"]) - float(m["mean"])
@@ -86,7 +90,8 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
                 rows.append({"claim": "Fig. 7: the full method (A) beats the variant with neither component (D)", "where": where,
                              "evidence": f"A {_fmt(g.loc['A', 'mean'], g.loc['A', 'std'])}, D {_fmt(g.loc['D', 'mean'], g.loc['D', 'std'])}",
                              "verdict": _verdict(float(g.loc["A", "mean"] - g.loc["D", "mean"]),
-                                                 max(float(g.loc["A", "std"]), float(g.loc["D", "std"])))})
+                                                 max(float(g.loc["A", "std"]), float(g.loc["D", "std"])),
+                                                 min(int(g.loc["A", "n_seeds"]), int(g.loc["D", "n_seeds"])))})
             if {"B", "C", "D"} <= set(g.index):
                 gain_nl = float(g.loc["B", "mean"] - g.loc["D", "mean"])
                 gain_ad = float(g.loc["C", "mean"] - g.loc["D", "mean"])
