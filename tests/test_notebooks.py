@@ -16,7 +16,7 @@ from mollia.study.runner import cell_dir, run_grid
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-TYPED_LINE = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*): (?P<type>[\w\[\], ]+) = (?P<value>.+?)  # (?P<help>\S.*)$")
+TYPED_LINE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*): (?P<type>[\w\[\], ]+) = (?P<value>.+?)  # (?P<help>\S.*)$")
 
 
 def test_there_are_notebooks():
