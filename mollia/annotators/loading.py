@@ -48,16 +48,24 @@ def load_ground_truth(path: str | Path, dataset: str, table: ProbeTable, source:
     return truth.loc[list(table.item_ids)]
 
 
-def load_texts(dataset: str, table: ProbeTable, source: str = "auto") -> dict | None:
-    """item id -> text for the probed items where the dataset's texts are available, else None."""
+def load_texts(dataset: str, table: ProbeTable, source: str = "offline") -> dict | None:
+    """item id -> text for the probed items where the dataset's texts are available, else None.
+
+    The released ag_news / imdb arrays are indexed by rows of the authors' shuffled sample, not by
+    dataset ids, so they get no texts; released trec rows are train_5500 ids (see
+    `mollia.probes.paper`). Offline builds only by default: no network for a figure caption.
+    """
+    released = any(meta.get("source") == "paper-release" for meta in table.per_model.values())
+    if released and dataset != "trec":
+        return None
     try:
         from mollia.data import load_dataset
 
         ds = load_dataset(dataset, source=source)
-    except Exception:  # no offline build and no hub here: qualitative listings go without text
+    except Exception:  # no offline build here: qualitative listings go without text
         return None
     texts = dict(zip(ds.frame["id"].tolist(), ds.frame["text"].tolist()))
-    return texts if all(i in texts for i in table.item_ids[:20].tolist()) else None
+    return texts if all(i in texts for i in table.item_ids.tolist()) else None
 
 
 def resolve_probes_dir(probes_dir: str | Path) -> Path:
