@@ -56,13 +56,14 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
     # Figs. 4, 5, 8, 9: AL with MoLAM beats the ensembles and single LLMs, close to the oracle
     head = tidy.get("headline", pd.DataFrame())
     if not head.empty:
-        for (dataset, probe, backbone, strategy), g in head.groupby(["dataset", "probe_set", "backbone", "strategy"]):
+        for (dataset, probe, backbone, setting, strategy), g in head.groupby(["dataset", "probe_set", "backbone", "setting",
+                                                                              "strategy"]):
             g = g.set_index("annotator")
             if "molam" not in g.index:
                 continue
             m = g.loc["molam"]
             others = g.loc[[i for i in g.index if i in ("llms-v", "llms-l") or str(i).startswith("llm")]]
-            where = f"{dataset} [{probe}] {strategy} {backbone}"
+            where = f"{dataset} [{probe}] {strategy} {backbone} ({setting})"
             if not others.empty:
                 best = others["mean"].astype(float).idxmax()
                 rows.append({"claim": "Figs. 4/5/8/9: AL with MoLAM ends above LLMs-V, LLMs-L and single-LLM annotation",
@@ -83,7 +84,7 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
     # Table 4 / Fig. 7: A best; negative learning the largest gain
     t4 = tidy.get("table4", pd.DataFrame())
     if not t4.empty:
-        for key, g in t4.groupby(["dataset", "probe_set", "backbone", "strategy"]):
+        for key, g in t4.groupby(["dataset", "probe_set", "backbone", "setting", "strategy"]):
             g = g.set_index("variant")
             where = " ".join(str(k) for k in key)
             if {"A", "D"} <= set(g.index):

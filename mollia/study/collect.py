@@ -68,7 +68,9 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
     run_id = params_hash(params)
     base = {c: params.get(c) for c in AL_PARAM_COLUMNS}
     base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
-                variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path))
+                variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path),
+                setting=f"{params.get('initial')}+{params.get('iterations')}x{params.get('batch_size')}"
+                        f" pool {params.get('pool_size') or 'all'}")
     rows = []
     for r in record.get("rows") or []:
         row = dict(base)

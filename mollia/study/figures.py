@@ -84,6 +84,10 @@ def _plot_curves(ax, curves: dict, order=None, label_of=None) -> None:
 
 
 def _panels(df: pd.DataFrame):
+    """One panel per dataset x probes x backbone x strategy; runs of other settings (iterations,
+    batch, pool) are kept apart by suffixing the setting to the probe-set name."""
+    df = df.assign(probe_set=df["probe_set"] + np.where(df.groupby(["dataset", "probe_set"])["setting"].transform("nunique") > 1,
+                                                         " " + df["setting"], ""))
     return df.groupby(["dataset", "probe_set", "backbone", "strategy"], sort=True)
 
 

@@ -152,14 +152,14 @@ def headline(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     al = default_robust(collected.al)
     if al.empty:
         return pd.DataFrame(), pd.DataFrame()
-    tidy = _group_final(al, ["dataset", "probe_set", "backbone", "strategy", "annotator"])
+    tidy = _group_final(al, ["dataset", "probe_set", "backbone", "setting", "strategy", "annotator"])
     md = tidy.assign(**{"final micro-F1": [fmt(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n_seeds"])]})
-    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "annotator"], columns="strategy",
+    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "setting", "annotator"], columns="strategy",
                         values="final micro-F1", aggfunc="first").reset_index().fillna("–")
     md.columns.name = None
     strategies = [s for s in STRATEGY_ORDER if s in md.columns] + sorted(c for c in set(tidy["strategy"]) - set(STRATEGY_ORDER))
-    md = md[["dataset", "probe_set", "backbone", "annotator", *strategies]]
-    md = md.sort_values(["dataset", "probe_set", "backbone", "annotator"], key=_annotator_key).reset_index(drop=True)
+    md = md[["dataset", "probe_set", "backbone", "setting", "annotator", *strategies]]
+    md = md.sort_values(["dataset", "probe_set", "backbone", "setting", "annotator"], key=_annotator_key).reset_index(drop=True)
     return tidy, md
 
 
@@ -184,12 +184,12 @@ def table4(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
         mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
     sub = al[mask]
     # only panels where more than one variant ran
-    sub = sub.groupby(["dataset", "probe_set", "backbone", "strategy"]).filter(lambda g: g["variant"].nunique() > 1)
+    sub = sub.groupby(["dataset", "probe_set", "backbone", "setting", "strategy"]).filter(lambda g: g["variant"].nunique() > 1)
     if sub.empty:
         return pd.DataFrame(), pd.DataFrame()
-    tidy = _group_final(sub, ["dataset", "probe_set", "backbone", "strategy", "variant"])
+    tidy = _group_final(sub, ["dataset", "probe_set", "backbone", "setting", "strategy", "variant"])
     md = tidy.assign(cell=[fmt(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n_seeds"])])
-    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "strategy"], columns="variant", values="cell",
+    md = md.pivot_table(index=["dataset", "probe_set", "backbone", "setting", "strategy"], columns="variant", values="cell",
                         aggfunc="first").reset_index().fillna("–")
     md.columns.name = None
     return tidy, md
