@@ -7,25 +7,19 @@ summarised in words (`PAPER_FIGURE_CLAIMS`), never as invented numbers.
 
 from __future__ import annotations
 
+from mollia.annotators.reference import PAPER_TABLE2, PAPER_TABLE3
+
 PAPER = "Qi et al., 'Next Generation Active Learning: Mixture of LLMs in the Loop', AAAI 2026"
 DATASETS = ("ag_news", "imdb", "trec", "pubmed-20k-rct")
 
-# Table 2: annotation accuracy. Methods keyed by this project's annotator names.
-TABLE2 = {
-    "llm:gemma-2-9b-it": (0.8349, 0.9373, 0.5741, 0.7313),
-    "llm:llama-3.1-8b-instruct": (0.7908, 0.9172, 0.4870, 0.6233),
-    "llm:mistral-7b-instruct-v0.3": (0.8182, 0.8835, 0.6357, 0.6257),
-    "llm:qwen2.5-coder-7b-instruct": (0.7763, 0.9403, 0.6566, 0.6217),
-    "llm:yi-1.5-9b-chat": (0.7930, 0.9503, 0.7682, 0.6755),
-    "llms-v": (0.8247, 0.9418, 0.7320, 0.6802),
-    "llms-l": (0.8262, 0.9421, 0.7113, 0.6802),
-    "da": (0.5487, 0.9206, 0.4186, 0.6864),
-    "pag": (0.7771, 0.9322, 0.7152, 0.7444),
-    "snail": (0.8342, 0.9489, 0.6903, 0.7199),
-    "fixmatch": (0.8530, 0.9490, 0.7207, 0.7096),
-    "mol": (0.8819, 0.9534, 0.7924, 0.7744),
-    "molam": (0.8887, 0.9538, 0.8040, 0.7772),
-}
+# short single-LLM names (as the annotators stage accepts them) -> the keys of TABLE2
+METHOD_ALIASES = {"llm:gemma": "llm:gemma-2-9b-it", "llm:llama": "llm:llama-3.1-8b-instruct",
+                  "llm:mistral": "llm:mistral-7b-instruct-v0.3", "llm:qwen": "llm:qwen2.5-coder-7b-instruct",
+                  "llm:yi": "llm:yi-1.5-9b-chat"}
+
+# Table 2: annotation accuracy, one value per dataset of DATASETS. The numbers live once, in the
+# annotators stage (`mollia.annotators.reference`); here they are keyed by full model names.
+TABLE2 = {METHOD_ALIASES.get(m, m): tuple(v[d] for d in DATASETS) for m, v in PAPER_TABLE2.items()}
 TABLE2_LABELS = {"llm:gemma-2-9b-it": "GEMMA", "llm:llama-3.1-8b-instruct": "LLAMA",
                  "llm:mistral-7b-instruct-v0.3": "MISTRAL", "llm:qwen2.5-coder-7b-instruct": "QWEN",
                  "llm:yi-1.5-9b-chat": "YI", "llms-v": "Vote-based", "llms-l": "Logits-based", "da": "DA",
@@ -33,8 +27,8 @@ TABLE2_LABELS = {"llm:gemma-2-9b-it": "GEMMA", "llm:llama-3.1-8b-instruct": "LLA
 
 # Table 3: negative labels of MoLAM (delta = 0.001), as shares of the full label space.
 TABLE3 = {
-    "true_negative": (0.4833, 0.2142, 0.2511, 0.1844),
-    "false_negative": (0.0030, 0.0002, 0.0001, 0.0022),
+    "true_negative": tuple(PAPER_TABLE3["true_negative_rate"][d] for d in DATASETS),
+    "false_negative": tuple(PAPER_TABLE3["false_negative_rate"][d] for d in DATASETS),
 }
 
 # Table 4: ablation configurations (MoLAM, negative learning, annotation discrepancy).
@@ -75,11 +69,6 @@ PAPER_FIGURE_CLAIMS = {
 CURVE_FIGURES = {("bemps", "distilbert"): "fig04", ("noise_stability", "distilbert"): "fig05",
                  ("coreset", "distilroberta"): "fig08", ("random", "distilbert"): "fig09"}
 
-
-# short single-LLM names (as the annotators stage accepts them) -> the keys above
-METHOD_ALIASES = {"llm:gemma": "llm:gemma-2-9b-it", "llm:llama": "llm:llama-3.1-8b-instruct",
-                  "llm:mistral": "llm:mistral-7b-instruct-v0.3", "llm:qwen": "llm:qwen2.5-coder-7b-instruct",
-                  "llm:yi": "llm:yi-1.5-9b-chat"}
 
 
 def canonical_method(method: str) -> str:
