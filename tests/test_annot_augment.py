@@ -106,3 +106,22 @@ def test_live_methods_fail_clearly_without_texts_or_with_a_mismatched_prober():
         make_annotator("da", prober=StubProber(), texts={0: "a b c"}).fit(table, lab)
     with pytest.raises(DataError, match="re-probed texts have models"):
         make_annotator("da", prober=StubProber(models=("other", "m2")), texts=texts).fit(table, lab)
+
+
+def test_reprobing_uses_the_pools_probe_settings():
+    """Augmented texts are probed with the T, temperature, ... that produced the pool's features."""
+    import numpy as np
+    import pytest
+
+    from mollia.annotators.augment import probe_settings
+    from mollia.errors import DataError
+    from mollia.probes.table import ProbeTable
+
+    meta = {"T": 5, "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 8, "seed": 3, "source": "replay"}
+    z = np.full((2, 2, 2), 0.5)
+    table = ProbeTable("toy", ("a", "b"), ("m1", "m2"), np.arange(2), z, z, per_model={"m1": meta, "m2": meta})
+    assert probe_settings(table) == {"T": 5, "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 8, "seed": 3}
+    clash = ProbeTable("toy", ("a", "b"), ("m1", "m2"), np.arange(2), z, z,
+                       per_model={"m1": meta, "m2": dict(meta, T=10)})
+    with pytest.raises(DataError, match="different T"):
+        probe_settings(clash)

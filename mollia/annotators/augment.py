@@ -118,6 +118,25 @@ def engine_prober(models: Sequence[str], dataset: str, label_names: Sequence[str
     return prober
 
 
+# the engine settings that produced a table; re-probed texts must use the same ones, or their
+# features would not be comparable with the pool's
+_PROBE_SETTINGS = ("T", "temperature", "top_p", "max_new_tokens", "seed")
+
+
+def probe_settings(table: ProbeTable) -> dict:
+    """The probing settings recorded in ``table``'s metadata (shared by all its models)."""
+    settings = {}
+    for model in table.models:
+        meta = table.per_model.get(model, {})
+        for key in _PROBE_SETTINGS:
+            if key in meta:
+                if key in settings and settings[key] != meta[key]:
+                    raise DataError(f"probe table {table.dataset!r}: models were probed with different {key} "
+                                    f"({settings[key]} vs {meta[key]}); re-probing cannot match them")
+                settings[key] = meta[key]
+    return settings
+
+
 class LLMParaphraser:
     """Paraphrases from one causal LM (`mollia.models.load_causal_lm`), sampled, seeded.
 
@@ -185,7 +204,7 @@ class _LiveAugmentationAnnotator(ProbeAnnotator):
     def _prober_for(self, table: ProbeTable) -> Prober:
         if self.prober is not None:
             return self.prober
-        return engine_prober(table.models, table.dataset, table.label_names)
+        return engine_prober(table.models, table.dataset, table.label_names, **probe_settings(table))
 
     def _reprobe(self, table: ProbeTable, texts: list[str]) -> np.ndarray:
         probed = self._prober_for(table)(texts)
