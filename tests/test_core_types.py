@@ -125,3 +125,12 @@ def test_unknown_name_error_lists_known():
     err = UnknownNameError("dataset", "agnews", ["trec", "ag_news"])
     assert str(err) == "unknown dataset 'agnews'; known: ag_news, trec"
     assert isinstance(err, KeyError)
+
+
+def test_atomic_write_gives_the_usual_file_mode(tmp_path):
+    import os
+
+    target = write_json(tmp_path / "m.json", {"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~mask)
