@@ -170,5 +170,27 @@ def test_shard_layout_is_per_item(tmp_path, loader):
     folder = _folder(tmp_path)
     with np.load(next(folder.glob("part-*.npz"))) as data:
         assert data["z"].shape == (4, 6) and data["gen_text"].shape == (4, 3)
-        assert set(data["item_ids"].tolist()) == {100, 101, 102, 103}
+        assert set(data["item_ids"].tolist()) == {"100", "101", "102", "103"}  # ids as text ...
+        assert data["item_id_is_int"].all()                                     # ... and which were ints
     assert ProbeCache.__name__ and cache_root.exists()
+
+
+def test_cache_shared_with_string_ids_keeps_int_ids_and_resumes(tmp_path, loader):
+    """Regression: augmented texts ("aug-..." ids) probed into the same cache used to turn the
+    compacted shard's int ids into strings, so a later run missed every cached item and probed
+    them all again. Ids now keep their types, and lookups treat 7 and "7" as one item."""
+    whole = run(tmp_path, loader, n=6)
+    frame = pd.DataFrame({"id": ["aug-1", "aug-2"], "text": ["What is an aardvark ?", "Who painted it ?"],
+                          "label": [0, 0], "split": "train"})
+    augmented = Dataset.from_frame("trec", frame, LABELS)
+    probe_dataset(augmented, ["tiny"], T=3, max_new_tokens=4, batch_size=3, cache_dir=tmp_path / "cache",
+                  progress=False, loader=loader)
+    assert len(ProbeCache.shards_in(_folder(tmp_path))) == 1  # compacted: int and str ids in one shard
+    seen = []
+    again = run(tmp_path, loader, n=9, on_batch=lambda m, done: seen.append(done))
+    assert seen == [9]  # only the three new items were probed
+    assert again.item_ids.dtype.kind == "i"
+    assert_same(whole, again.subset(again.item_ids[:6]))
+    replayed = load_probes(tmp_path / "cache", "trec")
+    assert replayed.item_ids[:9].tolist() == list(range(100, 109))
+    assert replayed.item_ids[9:].tolist() == ["aug-1", "aug-2"]

@@ -114,6 +114,8 @@ def test_variables_and_requires_path(tmp_path, toy, monkeypatch, capsys):
     ({"sweep": {"x": []}}, "non-empty list"),
     ({"zip": [{"x": [1, 2], "name": ["a"]}]}, "one length"),
     ({"bogus_key": 1}, "unknown key"),
+    ({"after": ["later"]}, "not earlier stages"),
+    ({"after": "s"}, "list of stage names"),
 ])
 def test_invalid_grids_are_rejected_before_running(tmp_path, toy, stage, message):
     nb, log = toy
@@ -163,6 +165,38 @@ def test_run_writes_atomically_and_skips_done_cells(tmp_path, toy):
     third = run_grid(grid, jobs=1, root=root, progress=False, out=lambda *_: None)
     assert [r.status for r in third] == ["done", "skipped"] and runs(log).count("a-1") == 2
     assert is_done(cells[0], root)
+
+
+TIMED_PARAMS = TOY_PARAMS + 'sleep: float = 0.0  # seconds to wait before finishing\n'
+TIMED_BODY = '''\
+import time
+with open(os.environ["TOY_LOG"], "a") as fh:
+    fh.write(f"start-{name} {time.time()}\\n")
+time.sleep(sleep)
+with open(os.environ["TOY_LOG"], "a") as fh:
+    fh.write(f"end-{name} {time.time()}\\n")
+pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
+(pathlib.Path(out_dir) / "metrics.json").write_text(json.dumps({"kind": "toy", "name": name}))
+'''
+
+
+def test_stages_wait_only_for_the_stages_they_name(tmp_path, toy):
+    """``after: []`` lets an independent stage share the pool with a slow earlier one; a stage
+    without ``after`` waits for every earlier stage."""
+    _, log = toy
+    nb = write_toy(tmp_path / "notebooks" / "timed.ipynb", params=TIMED_PARAMS,
+                   body="import json, os, pathlib\n" + TIMED_BODY)
+    grid = load_grid(write_grid(tmp_path / "g.yaml", [
+        {"name": "slow", "notebook": str(nb), "params": {"name": "slow", "sleep": 6.0}},
+        {"name": "independent", "notebook": str(nb), "after": [], "params": {"name": "independent"}},
+        {"name": "last", "notebook": str(nb), "params": {"name": "last"}}]))
+    assert [s.after for s in grid.stages] == [(), (), ("slow", "independent")]
+    results = run_grid(grid, jobs=2, root=tmp_path / "results", progress=False, out=lambda *_: None)
+    assert [r.status for r in results] == ["done", "done", "done"]
+    t = dict(line.split() for line in log.read_text().splitlines())
+    t = {k: float(v) for k, v in t.items()}
+    assert t["start-independent"] < t["end-slow"]  # ran beside the slow stage, not after it
+    assert t["start-last"] > max(t["end-slow"], t["end-independent"])
 
 
 def test_killed_grid_resumes_without_redoing_finished_cells(tmp_path, toy):

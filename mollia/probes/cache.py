@@ -40,6 +40,23 @@ _SHARD_RE = re.compile(r"^part-(\d+)(?:-[0-9a-f]+)?\.npz$")
 _ARRAYS = ("item_ids", "text_sha", "z", "z_first", "c", "gen_text", "gen_parsed")
 
 
+def id_key(item: Any) -> str:
+    """The cache's key of an item id: its text, so that an int id and its string are one item."""
+    return str(item)
+
+
+def _id_array(ids: Sequence[Any]) -> np.ndarray:
+    """Ids as an array keeping their types: int64 or str when uniform, object when mixed."""
+    ids = list(ids)
+    if all(isinstance(i, (int, np.integer)) for i in ids):
+        return np.asarray(ids, dtype=np.int64)
+    if all(isinstance(i, str) for i in ids):
+        return np.asarray(ids, dtype=str)
+    out = np.empty(len(ids), dtype=object)
+    out[:] = ids
+    return out
+
+
 def text_digest(text: str) -> str:
     """Short digest of an item's filled prompt: ties cached probes to the text they were made from."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -93,8 +110,9 @@ class ProbeRecords:
         return len(self.item_ids)
 
     @property
-    def index(self) -> dict[Any, int]:
-        return {item: row for row, item in enumerate(self.item_ids.tolist())}
+    def index(self) -> dict[str, int]:
+        """Row of each item, keyed by `id_key` (so 7 and "7" are one item, whatever dtype a shard has)."""
+        return {id_key(item): row for row, item in enumerate(self.item_ids.tolist())}
 
     def rows(self, positions: Sequence[int]) -> "ProbeRecords":
         pos = np.asarray(positions, dtype=np.int64)
@@ -102,17 +120,19 @@ class ProbeRecords:
 
     def take(self, ids: Sequence[Any]) -> "ProbeRecords":
         index = self.index
-        ids = list(np.asarray(ids).tolist())
-        missing = [i for i in ids if i not in index]
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)  # np.asarray would make 7 "7"
+        missing = [i for i in ids if id_key(i) not in index]
         if missing:
             raise CacheError(f"probe cache holds no probes for item {missing[0]!r} ({len(missing)} missing)")
-        return self.rows([index[i] for i in ids])
+        taken = self.rows([index[id_key(i)] for i in ids])
+        taken.item_ids = _id_array(ids)  # the caller's ids, with the caller's types
+        return taken
 
     def check_texts(self, ids: Sequence[Any], digests: Sequence[str], folder: Path) -> None:
         """Items cached under these ids must have been made from the same filled prompts."""
         index = self.index
         for item, digest in zip(np.asarray(ids).tolist(), digests):
-            row = index.get(item)
+            row = index.get(id_key(item))
             if row is not None and self.text_sha[row] != digest:
                 raise CacheError(f"probe cache {folder}: item {item!r} was probed with another text "
                                  f"(cached prompt digest {self.text_sha[row]}, now {digest}); "
@@ -130,7 +150,8 @@ class ProbeRecords:
 
     @classmethod
     def concat(cls, parts: Sequence["ProbeRecords"]) -> "ProbeRecords":
-        return cls(*(np.concatenate([getattr(p, a) for p in parts]) for a in _ARRAYS))
+        ids = _id_array([i for p in parts for i in p.item_ids.tolist()])  # np.concatenate would make 7 "7"
+        return cls(ids, *(np.concatenate([getattr(p, a) for p in parts]) for a in _ARRAYS[1:]))
 
 
 def empty_records(K: int, T: int) -> ProbeRecords:
@@ -185,6 +206,11 @@ class ProbeCache:
         # shard (their items, when shared, are identical and deduplicated on reading)
         path = self.folder / f"part-{number:06d}-{os.getpid():x}.npz"
         arrays = {a: np.asarray(getattr(records, a)) for a in _ARRAYS}
+        # ids as text plus which were integers: one dtype per file, and the types come back exact
+        # (a shard mixing dataset items with augmented "aug-..." items would otherwise turn 7 into "7")
+        ids = records.item_ids.tolist()
+        arrays["item_ids"] = np.array([str(i) for i in ids], dtype=str) if ids else np.zeros(0, dtype="<U1")
+        arrays["item_id_is_int"] = np.array([isinstance(i, (int, np.integer)) for i in ids], dtype=bool)
         arrays["key"] = np.array(json.dumps(self.key.as_dict(), sort_keys=True))
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
@@ -208,11 +234,20 @@ def read_shard(path: Path, key: ProbeKey) -> ProbeRecords:
         with np.load(path, allow_pickle=False) as data:
             stored_key = json.loads(str(data["key"]))
             arrays = {a: data[a] for a in _ARRAYS}
+            is_int = data["item_id_is_int"] if "item_id_is_int" in data.files else None
     except Exception as exc:  # zipfile, OSError, ValueError, KeyError, EOFError: all mean a damaged file
         raise CacheError(f"corrupt probe cache file {path}: {type(exc).__name__}: {exc}") from exc
     if stored_key != key.as_dict():
         raise CacheError(f"probe cache file {path} was written for key {stored_key}, not {key.as_dict()}")
     n = len(arrays["item_ids"])
+    if is_int is not None:
+        if is_int.shape != (n,):
+            raise CacheError(f"probe cache file {path}: item_id_is_int has shape {is_int.shape}, expected {(n,)}")
+        try:
+            arrays["item_ids"] = _id_array([int(i) if flag else str(i)
+                                            for i, flag in zip(arrays["item_ids"].tolist(), is_int.tolist())])
+        except ValueError as exc:
+            raise CacheError(f"probe cache file {path}: an item id flagged as an integer is not one ({exc})") from exc
     expected = {"text_sha": (n,), "z": (n, K), "z_first": (n, K), "c": (n, K), "gen_text": (n, T), "gen_parsed": (n, T)}
     for name, shape in expected.items():
         if arrays[name].shape != shape:
@@ -226,13 +261,13 @@ def read_shard(path: Path, key: ProbeKey) -> ProbeRecords:
 
 
 def _deduplicate(records: ProbeRecords, folder: Path) -> ProbeRecords:
-    ids = records.item_ids.tolist()
-    first: dict[Any, int] = {}
+    ids = [id_key(i) for i in records.item_ids.tolist()]
+    first: dict[str, int] = {}
     keep = []
     for row, item in enumerate(ids):
         if item in first:
             a, b = first[item], row
-            same = all(np.array_equal(getattr(records, f)[a], getattr(records, f)[b]) for f in _ARRAYS)
+            same = all(np.array_equal(getattr(records, f)[a], getattr(records, f)[b]) for f in _ARRAYS[1:])
             if not same:
                 raise CacheError(f"probe cache {folder}: two shards disagree about item {item!r}")
             continue

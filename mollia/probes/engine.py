@@ -43,7 +43,7 @@ import torch
 from mollia.data.dataset import Dataset
 from mollia.errors import DataError
 from mollia.probes import kv
-from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, text_digest
+from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, id_key, text_digest
 from mollia.probes.table import ProbeTable
 
 ENGINE_VERSION = 1
@@ -290,7 +290,8 @@ def probe_dataset(
         cache = ProbeCache(key, cache_dir)
         have = cache.load()
         have.check_texts(ids, digests, cache.folder)
-        todo = [i for i, item in enumerate(ids.tolist()) if item not in have.index]
+        index = have.index
+        todo = [i for i, item in enumerate(ids.tolist()) if id_key(item) not in index]
         started = time.perf_counter()
         if todo:
             _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,

@@ -30,10 +30,13 @@ def naive_z(model, prompt_ids: Sequence[int], labels: LabelSequences, n_labels: 
         for r, s in enumerate(seqs):
             ids[r, : len(prompt) + len(s)] = torch.tensor(prompt + s)
             mask[r, : len(prompt) + len(s)] = 1
-        logp = torch.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.double(), -1)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        # only the positions that predict label tokens: a fair yardstick, not a full-vocab
+        # log-softmax in float64 over the whole prompt
+        logp = torch.log_softmax(logits[:, len(prompt) - 1:].double(), -1)
         best = -np.inf
         for r, s in enumerate(seqs):
-            pos = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(s))
+            pos = torch.arange(len(s))
             best = max(best, float(logp[r, pos, torch.tensor(s)].sum()))
         z[k] = np.exp(best)
     return z

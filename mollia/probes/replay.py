@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mollia.errors import CacheError, DataError
-from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, _safe
+from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, _safe, id_key
 from mollia.probes.paper import RELEASED_DATASETS, find_released_files, load_released
 from mollia.probes.table import ProbeTable
 
@@ -102,14 +102,15 @@ def _table_from_settings(folders: Sequence[Path], dataset: str) -> ProbeTable:
     models = [k.model for k in keys]
     if len(set(models)) != len(models):
         raise DataError(f"several settings of one model among {[str(f) for f in folders]}")
-    common = [i for i in np.sort(records[0].item_ids).tolist()
-              if all(i in r.index for r in records[1:])]
+    # ints before strings (a cache may also hold augmented "aug-..." items), each in order
+    common = [i for i in sorted(records[0].item_ids.tolist(), key=lambda i: (isinstance(i, str), i))
+              if all(id_key(i) in r.index for r in records[1:])]
     if not common:
         raise DataError(f"the probe caches {[str(f) for f in folders]} share no item")
     taken = [r.take(common) for r in records]
     return ProbeTable(
         dataset=dataset, label_names=keys[0].label_names, models=tuple(models),
-        item_ids=np.asarray(common), z=np.stack([t.z for t in taken], 1), c=np.stack([t.c for t in taken], 1),
+        item_ids=taken[0].item_ids, z=np.stack([t.z for t in taken], 1), c=np.stack([t.c for t in taken], 1),
         z_first=np.stack([t.z_first for t in taken], 1),
         per_model={k.model: dict(k.as_dict(), source="replay", cache=str(f)) for k, f in zip(keys, folders)},
         generations=pd.concat([t.generations_frame(k.model) for k, t in zip(keys, taken)], ignore_index=True),

@@ -41,7 +41,7 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
             if "molam" not in g.index:
                 continue
             m = g.loc["molam"]
-            others = g.loc[[i for i in g.index if i in ("llms-v", "llms-l") or str(i).startswith("llm:")]]
+            others = g.loc[[i for i in g.index if i in ("llms-v", "llms-l") or str(i).startswith(("llm:", "llm-vote:"))]]
             if others.empty:
                 continue
             best = others["mean"].astype(float).idxmax()

@@ -1,6 +1,8 @@
 """Grid files (``params/*.yaml``): parsing, expansion into cells, validation against notebooks.
 
-A grid names stages that run in order (probing before annotation before active learning).
+A grid names stages in order (probing before annotation before active learning). By default a
+stage waits for every earlier stage; ``after:`` names the only ones it needs (``after: []`` for
+none), so that the local runner keeps every core busy across independent stages.
 Each stage names one notebook, the parameters fixed for all its cells and the swept ones::
 
     name: smoke
@@ -11,6 +13,7 @@ Each stage names one notebook, the parameters fixed for all its cells and the sw
         notebook: notebooks/01_llm_probing.ipynb
         requires_path: ${paper_probes_dir}   # optional: skip the stage (saying why) if absent
         unless_path: ...                      # optional: skip the stage if this path exists
+        after: []                             # optional: the earlier stages it needs (default: all)
         params: {dataset: trec, T: 2}         # fixed
         sweep: {seed: [0, 1]}                 # cartesian product of the lists
         zip:                                  # optional: lists of equal length, zipped (one axis)
@@ -54,7 +57,8 @@ class GridError(MolliaError, ValueError):
 
 
 RUNNER_PARAMS = ("out_dir",)  # set by the runner, never by a grid
-_STAGE_KEYS = {"name", "notebook", "params", "sweep", "zip", "include", "requires_path", "unless_path", "description"}
+_STAGE_KEYS = {"name", "notebook", "params", "sweep", "zip", "include", "requires_path", "unless_path", "description",
+               "after"}
 _GRID_KEYS = {"name", "description", "vars", "stages"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -194,6 +198,8 @@ class Stage:
     requires_path: str | None = None
     description: str = ""
     unless_path: str | None = None
+    # stages whose cells must finish before this one's start (default: every earlier stage)
+    after: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -330,11 +336,22 @@ def load_grid(path: str | Path, root: str | Path | None = None) -> Grid:
             lengths = {k: len(v) if isinstance(v, list) else -1 for k, v in z.items()}
             if len(set(lengths.values())) != 1 or -1 in lengths.values():
                 raise GridError(f"{where} ({s['name']}): zip lists must all be lists of one length, got {lengths}")
+        after = s.get("after")
+        if after is None:
+            after = [st.name for st in stages]
+        if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+            raise GridError(f"{where} ({s['name']}): 'after' must be a list of stage names, got {after!r}")
+        earlier = [st.name for st in stages]
+        unknown_after = [a for a in after if a not in earlier]
+        if unknown_after:
+            raise GridError(f"{where} ({s['name']}): 'after' names {unknown_after}, which are not earlier stages "
+                            f"(earlier: {earlier})")
         nb = Path(s["notebook"])
         stages.append(Stage(name=s["name"], notebook=nb if nb.is_absolute() else root / nb,
                             params=dict(s.get("params") or {}), sweep=dict(sweep), zips=list(zips),
                             include=list(s.get("include") or []), requires_path=s.get("requires_path"),
-                            description=s.get("description", ""), unless_path=s.get("unless_path")))
+                            description=s.get("description", ""), unless_path=s.get("unless_path"),
+                            after=tuple(after)))
     return Grid(name=str(raw.get("name", path.stem)), path=path, stages=stages, description=raw.get("description", ""))
 
 

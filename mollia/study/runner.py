@@ -156,27 +156,49 @@ def _publish(work: Path, final: Path) -> None:
 
 
 def run_cells(cells: list[Cell], jobs: int = 1, root: str | Path | None = None, cores: int | None = None,
-              timeout: float | None = None, progress: bool = True, cwd: str | Path | None = None) -> list[CellResult]:
+              timeout: float | None = None, progress: bool = True, cwd: str | Path | None = None,
+              after: dict[str, Iterable[str]] | None = None) -> list[CellResult]:
     """Run cells with ``jobs`` concurrent papermill subprocesses, ``cores // jobs`` threads each.
 
-    Threads here only wait on subprocesses (each notebook has its own process and kernel), so no
-    papermill ever runs inside a pool of Python workers.
+    ``after`` maps a stage name to the stages whose cells must all have finished (done or
+    failed) before any of its cells starts; stages absent from ``cells`` count as finished.
+    Ready cells start in the order given, so list the long ones first. Threads here only wait
+    on subprocesses (each notebook has its own process and kernel), so no papermill ever runs
+    inside a pool of Python workers.
     """
     from tqdm.auto import tqdm
 
     jobs = max(1, int(jobs))
     threads = max(1, (cores or os.cpu_count() or 1) // jobs)
+    after = {stage: set(needs) for stage, needs in (after or {}).items()}
+    remaining: dict[str, int] = {}
+    for c in cells:
+        remaining[c.stage] = remaining.get(c.stage, 0) + 1
+    waiting = list(cells)
     results: list[CellResult] = []
     bar = tqdm(total=len(cells), desc="cells", unit="cell", disable=not progress)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_cell, c, root, threads, timeout, "python3", cwd): c for c in cells}
-        for fut in as_completed(futures):
+        running: dict = {}
+
+        def submit_ready() -> None:
+            for c in [c for c in waiting if not any(remaining.get(s, 0) for s in after.get(c.stage, ()))]:
+                waiting.remove(c)
+                running[pool.submit(run_cell, c, root, threads, timeout, "python3", cwd)] = c
+
+        submit_ready()
+        while running:
+            fut = next(as_completed(running))
+            running.pop(fut)
             res = fut.result()
             results.append(res)
+            remaining[res.cell.stage] -= 1
             bar.set_postfix_str(f"{res.status} {res.cell.stage}/{res.cell.key[:40]}")
             bar.update(1)
             if res.status == "failed":
                 tqdm.write(f"FAILED {res.message}")
+            submit_ready()
+        if waiting:  # only a dependency cycle could leave cells behind; grids cannot express one
+            raise MolliaError(f"{len(waiting)} cells never became ready (stage dependencies {after})")
     bar.close()
     order = {id(c): i for i, c in enumerate(cells)}
     return sorted(results, key=lambda r: order[id(r.cell)])
@@ -205,7 +227,8 @@ def describe_plan(grid: Grid, cells: list[Cell], skipped: list[str], root: Path 
 def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = False, only: Iterable[str] | None = None,
              root: str | Path | None = None, progress: bool = True, out=print, cores: int | None = None,
              timeout: float | None = None, **backend_options) -> list[CellResult]:
-    """Validate and expand ``grid``, then run its stages in order. Raises CellFailed if any cell failed."""
+    """Validate and expand ``grid``, then run its cells, each after the stages it needs (``after``;
+    default every earlier stage). Raises CellFailed if any cell failed."""
     if backend not in ("local", "slurm"):
         raise MolliaError(f"unknown backend {backend!r}; known: local, slurm")
     root = Path(root or results_root()).resolve()
@@ -216,22 +239,27 @@ def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = 
     for msg in skipped:
         out(msg)
     results: list[CellResult] = []
-    for stage in grid.stages:  # stages in order: a later stage reads what an earlier one wrote
+    done = {id(c): is_done(c, root) for c in cells}
+    for stage in grid.stages:
         group = [c for c in cells if c.stage == stage.name]
-        if not group:
-            continue
-        done = [is_done(c, root) for c in group]
-        todo = [c for c, d in zip(group, done) if not d]
-        out(f"stage {stage.name}: {len(group)} cells, {len(group) - len(todo)} already done")
-        ran: list[CellResult] = []
-        if todo and backend == "local":
-            ran = run_cells(todo, jobs=jobs, root=root, cores=cores, timeout=timeout, progress=progress)
-        elif todo and backend == "slurm":
-            from mollia.study.slurm import run_cells_submitit
+        if group:
+            out(f"stage {stage.name}: {len(group)} cells, {sum(done[id(c)] for c in group)} already done"
+                + (f" (after {', '.join(stage.after)})" if stage.after else ""))
+    todo = [c for c in cells if not done[id(c)]]
+    ran: list[CellResult] = []
+    if todo and backend == "local":
+        # one pool across stages: a cell starts as soon as the stages it needs have finished
+        ran = run_cells(todo, jobs=jobs, root=root, cores=cores, timeout=timeout, progress=progress,
+                        after={s.name: s.after for s in grid.stages})
+    elif todo and backend == "slurm":
+        from mollia.study.slurm import run_cells_submitit
 
-            ran = run_cells_submitit(todo, root=root, **backend_options)
-        ran_iter = iter(ran)  # both lists follow the stage's cell order
-        results.extend(next(ran_iter) if not d else CellResult(c, "skipped") for c, d in zip(group, done))
+        for stage in grid.stages:  # one job array per stage, in order: a later stage reads an earlier one's output
+            group = [c for c in todo if c.stage == stage.name]
+            if group:
+                ran.extend(run_cells_submitit(group, root=root, **backend_options))
+    ran_by_cell = {(r.cell.stage, r.cell.key): r for r in ran}  # (submitit returns copies of the cells)
+    results = [ran_by_cell.get((c.stage, c.key)) or CellResult(c, "skipped") for c in cells]
     failed = [r for r in results if r.status == "failed"]
     ran = sum(r.status == "done" for r in results)
     cpu = sum(r.cpu_seconds for r in results if r.status != "skipped")
