@@ -80,24 +80,53 @@ def test_every_strategy_queries_the_head_backbone(name):
     assert len(set(chosen.tolist())) == 10 and set(chosen.tolist()) <= set(pool.tolist())
 
 
-def test_embedding_cache_computes_once(tmp_path, monkeypatch):
+def test_embedding_cache_computes_each_text_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MOLLIA_HOME", str(tmp_path))
     calls = []
 
     def compute(texts):
-        calls.append(len(texts))
-        return np.arange(len(texts) * 2, dtype=np.float32).reshape(-1, 2)
+        calls.append(list(texts))
+        return np.array([[len(t), ord(t[0])] for t in texts], dtype=np.float32)
 
     a = cached_embeddings("enc", "ds", ["x", "y"], 128, compute)
     b = cached_embeddings("enc", "ds", ["x", "y"], 128, compute)
-    assert calls == [2] and np.array_equal(a, b)
-    assert embedding_cache_path("enc", "ds", ["x", "y"], 128).exists()
-    assert embedding_cache_path("enc", "ds", ["x", "z"], 128) != embedding_cache_path("enc", "ds", ["x", "y"], 128)
-    cached_embeddings("enc", "ds", ["x", "z"], 128, compute)  # other texts: another key
-    assert calls == [2, 2]
-    embedding_cache_path("enc", "ds", ["x", "y"], 128).write_bytes(b"garbage")
+    assert calls == [["x", "y"]] and np.array_equal(a, b)
+    assert embedding_cache_path("enc", "ds", 128).exists()
+    assert embedding_cache_path("enc", "ds", 64) != embedding_cache_path("enc", "ds", 128)
+    # another pool sample of the same dataset: only its new text is encoded; rows keep the order asked
+    c = cached_embeddings("enc", "ds", ["z", "x", "z"], 128, compute)
+    assert calls[-1] == ["z"] and np.array_equal(c, compute(["z", "x", "z"]))
+    calls.clear()
+    embedding_cache_path("enc", "ds", 128).write_bytes(b"garbage")
     assert np.array_equal(cached_embeddings("enc", "ds", ["x", "y"], 128, compute), a)  # recomputed
-    assert calls == [2, 2, 2]
+    assert calls == [["x", "y"]]
+
+
+def test_embedding_cache_concurrent_runs_encode_once(tmp_path, monkeypatch):
+    """Two AL runs starting together (two grid jobs) must not both encode the same texts."""
+    import threading
+    import time
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path))
+    calls = []
+
+    def slow(texts):
+        calls.append(list(texts))
+        time.sleep(0.5)
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+    out = [None, None]
+
+    def run(i):
+        out[i] = cached_embeddings("enc", "ds", ["p", "q", "r"], 128, slow)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [["p", "q", "r"]]  # the second waited on the lock, then read the store
+    assert np.array_equal(out[0], out[1])
 
 
 def _tiny_bert(tmp_path):

@@ -138,3 +138,16 @@ def test_report_cli(fixture_results, tmp_path, capsys):
     assert main(["report", "--results", str(fixture_results), "--figures", str(tmp_path / "figs")]) == 0
     assert "AL runs" in capsys.readouterr().out
     assert (fixture_results / "tables" / "table2.md").exists()
+
+
+def test_vote_single_llm_rows_carry_the_papers_single_llm_numbers():
+    from mollia.study import paper_reference as paper
+
+    # the paper's single-LLM Table 2 rows are argmax c (Yi on TREC .7682): llm-vote rows get them too
+    assert paper.paper_value(paper.TABLE2, "llm-vote:yi-1.5-9b-chat", "trec") == 0.7682
+    assert paper.paper_value(paper.TABLE2, "llm-vote:yi", "trec") == 0.7682
+    assert paper.paper_value(paper.TABLE2, "llm:yi", "trec") == 0.7682
+    assert paper.paper_value(paper.TABLE2, "llm-vote:smollm2-135m-instruct", "trec") is None
+    assert paper.TABLE2_LABELS["llm-vote:yi-1.5-9b-chat"] == "YI (vote)"
+    order = paper.TABLE2_ORDER
+    assert order.index("llm-vote:yi-1.5-9b-chat") == order.index("llm:yi-1.5-9b-chat") + 1

@@ -71,7 +71,7 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
         entry[f"{r['column']} ours"] = fmt(r["mean"], r["std"], r["n_seeds"])
         if r["paper"] is not None and not pd.isna(r["paper"]):
             entry[f"{r['dataset']} paper"] = f"{r['paper']:.4f}"
-    order = list(paper.TABLE2)
+    order = paper.TABLE2_ORDER
     methods = sorted(wide, key=lambda m: (order.index(m) if m in order else len(order), m))
     md = pd.DataFrame([wide[m] for m in methods]).fillna("–")
     return tidy.drop(columns="column"), md
