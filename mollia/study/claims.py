@@ -30,6 +30,11 @@ def _fmt(mean: float, std: float) -> str:
     return f"{mean:.3f}±{std:.3f}"
 
 
+def _is_llm_baseline(method) -> bool:
+    """The ensembles and the single LLMs (``llm:`` argmax z, ``llm-vote:`` argmax c) MoLAM is compared with."""
+    return method in ("llms-v", "llms-l") or str(method).startswith(("llm:", "llm-vote:"))
+
+
 def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows: list[dict] = []
 
@@ -41,7 +46,7 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
             if "molam" not in g.index:
                 continue
             m = g.loc["molam"]
-            others = g.loc[[i for i in g.index if i in ("llms-v", "llms-l") or str(i).startswith(("llm:", "llm-vote:"))]]
+            others = g.loc[[i for i in g.index if _is_llm_baseline(i)]]
             if others.empty:
                 continue
             best = others["mean"].astype(float).idxmax()
@@ -62,7 +67,7 @@ def check_claims(collected: Collected, tidy: dict[str, pd.DataFrame]) -> pd.Data
             if "molam" not in g.index:
                 continue
             m = g.loc["molam"]
-            others = g.loc[[i for i in g.index if i in ("llms-v", "llms-l") or str(i).startswith("llm")]]
+            others = g.loc[[i for i in g.index if _is_llm_baseline(i)]]
             where = f"{dataset} [{probe}] {strategy} {backbone} ({setting})"
             if not others.empty:
                 best = others["mean"].astype(float).idxmax()

@@ -239,13 +239,13 @@ def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = 
     for msg in skipped:
         out(msg)
     results: list[CellResult] = []
-    done = {id(c): is_done(c, root) for c in cells}
+    done = {(c.stage, c.key): is_done(c, root) for c in cells}
     for stage in grid.stages:
         group = [c for c in cells if c.stage == stage.name]
         if group:
-            out(f"stage {stage.name}: {len(group)} cells, {sum(done[id(c)] for c in group)} already done"
+            out(f"stage {stage.name}: {len(group)} cells, {sum(done[c.stage, c.key] for c in group)} already done"
                 + (f" (after {', '.join(stage.after)})" if stage.after else ""))
-    todo = [c for c in cells if not done[id(c)]]
+    todo = [c for c in cells if not done[c.stage, c.key]]
     ran: list[CellResult] = []
     if todo and backend == "local":
         # one pool across stages: a cell starts as soon as the stages it needs have finished
