@@ -193,6 +193,32 @@ def test_oracle_vs_noisy_annotator(problem, tmp_path):
     assert any(r["discrepancy_precision"] for r in noisy["rows"][1:])
 
 
+def test_oracle_trains_with_plain_cross_entropy_its_ablation_with_w_d(problem, tmp_path):
+    """The oracle's true labels all weigh 1 and carry no y- (lambda 0) even with the robust-loss
+    switches on; ``oracle-robust`` gets the same labels with W_d of Eq. 8 (an explicit ablation)."""
+    cfg = dict(iterations=2, negative_learning=True, discrepancy=True)
+    plain = run(problem, tmp_path / "plain", config(annotator="oracle", **cfg))
+    robust = run(problem, tmp_path / "robust", config(annotator="oracle-robust", **cfg))
+    lab = {name: json.loads((tmp_path / name / "state" / "state.json").read_text())["labelled"]
+           for name in ("plain", "robust")}
+    # the same queried items (random strategy, same seed) and the same true labels
+    assert lab["plain"]["positions"][:40] == lab["robust"]["positions"][:40]
+    assert lab["plain"]["y_plus"] == lab["robust"]["y_plus"][:len(lab["plain"]["y_plus"])]
+    for name in ("plain", "robust"):
+        assert np.array(lab[name]["d_anno"]).sum() > 0  # the previous model got some true labels wrong
+        assert np.array(lab[name]["negatives"]).sum() == 0
+    assert (np.array(lab["plain"]["weights"]) == 1.0).all()
+    assert all(r["lambda"] == 0.0 for r in plain["rows"])
+    d_robust = np.array(lab["robust"]["d_anno"])
+    assert np.array_equal(np.array(lab["robust"]["weights"]), np.where(d_robust == 1, 0.5, 1.0))
+    assert robust["rows"][1]["added_label_accuracy"] == 1.0
+    # iteration 0 (the initial set, W = 1 in both) trains identically; the losses differ afterwards
+    assert plain["rows"][0]["micro_f1"] == robust["rows"][0]["micro_f1"]
+    assert ALConfig(annotator="oracle").is_oracle and ALConfig(annotator="oracle-robust").is_oracle
+    assert not ALConfig(annotator="oracle").uses_discrepancy and ALConfig(annotator="oracle-robust").uses_discrepancy
+    assert not ALConfig(annotator="oracle").uses_negatives and ALConfig(annotator="molam").uses_negatives
+
+
 def test_oracle_runs_without_probes_others_do_not(problem, tmp_path):
     dataset, _, embed_fn = problem
     m = run_al(config(annotator="oracle", iterations=1), tmp_path / "o", dataset, None, embed_fn=embed_fn,

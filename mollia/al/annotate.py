@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from mollia.al.config import ORACLE
+from mollia.al.config import GROUND_TRUTH_ANNOTATORS, ORACLE
 from mollia.annotators.types import Annotation, LabelledSet
 from mollia.atomic import atomic_path
 from mollia.errors import DataError
@@ -30,12 +30,12 @@ log = logging.getLogger(__name__)
 AnnotatorFactory = Callable[..., object]
 
 
-def oracle_annotation(item_ids: np.ndarray, labels: np.ndarray, n_labels: int) -> Annotation:
+def oracle_annotation(item_ids: np.ndarray, labels: np.ndarray, n_labels: int, method: str = ORACLE) -> Annotation:
     """Ground truth as an annotation: one-hot probabilities and NO negative labels (a human oracle
     gives the label, not a list of excluded ones; so negative learning is a no-op with the oracle)."""
     labels = np.asarray(labels, dtype=np.int64)
     proba = np.eye(n_labels)[labels]
-    return Annotation(ORACLE, np.asarray(item_ids), labels, proba, np.zeros_like(proba, dtype=bool))
+    return Annotation(method, np.asarray(item_ids), labels, proba, np.zeros_like(proba, dtype=bool))
 
 
 def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, probes: ProbeTable | None,
@@ -43,13 +43,13 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
                   params: dict | None = None, factory: AnnotatorFactory | None = None) -> Annotation:
     """Labels (y+, probabilities, y-) of every id in ``pool_ids`` by ``annotator``.
 
-    ``ground_truth(ids)`` is called ONLY for the oracle. Other annotators get ``probes`` restricted
+    ``ground_truth(ids)`` is called ONLY for the oracle (and its ``oracle-robust`` ablation). Other annotators get ``probes`` restricted
     to the pool (the unlabelled data MoLAM's pseudo-labelling may use) and ``initial``.
     ``factory`` replaces ``mollia.annotators.make_annotator`` (tests).
     """
     pool_ids = np.asarray(pool_ids)
-    if annotator == ORACLE:
-        return oracle_annotation(pool_ids, ground_truth(pool_ids), n_labels)
+    if annotator in GROUND_TRUTH_ANNOTATORS:
+        return oracle_annotation(pool_ids, ground_truth(pool_ids), n_labels, annotator)
     if probes is None:
         raise DataError(f"annotator {annotator!r} reads LLM probes: give --probes (a probe table or the "
                         "released arrays); only 'oracle' runs without them")

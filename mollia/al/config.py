@@ -12,6 +12,10 @@ from typing import Any
 from mollia.errors import MolliaError
 
 ORACLE = "oracle"
+# The ablation of the oracle arm: the same true labels, trained with the robust loss (W_d of Eq. 8;
+# the oracle gives no negative labels, so Eq. 7 stays a no-op). The paper's oracle is ``ORACLE``.
+ORACLE_ROBUST = "oracle-robust"
+GROUND_TRUTH_ANNOTATORS = (ORACLE, ORACLE_ROBUST)
 BACKBONE_KINDS = ("head", "finetune")
 # Learning-rate defaults: the paper's 5e-5 for full fine-tuning; a freshly initialised MLP head on
 # frozen embeddings needs a much larger step to converge within 40 epochs (measured on TREC).
@@ -29,7 +33,9 @@ class ALConfig:
     dataset / dataset_source: name for ``mollia.data.load_dataset`` and its source (auto|offline|hub).
     probes: path of the probe table (cache file/folder or released arrays); None only for ``oracle``.
     strategy / strategy_params: ``mollia.al.strategies.make_strategy`` name and parameters.
-    annotator / annotator_params: ``oracle`` or a ``mollia.annotators.make_annotator`` name.
+    annotator / annotator_params: ``oracle`` (true labels, plain cross-entropy: W = 1, no negatives),
+        ``oracle-robust`` (true labels with the robust loss: an ablation) or a
+        ``mollia.annotators.make_annotator`` name.
     backbone: ``head:<encoder>`` (frozen cached embeddings + MLP head) or ``finetune:<encoder>``.
     iterations, initial, batch_size: Algorithm 1 (10 iterations, 50 initial items, B = 50).
     negative_learning, discrepancy: the ablation switches of Table 4 (A: both on ... D: both off).
@@ -86,7 +92,19 @@ class ALConfig:
 
     @property
     def is_oracle(self) -> bool:
-        return self.annotator == ORACLE
+        """The annotator gives the true labels (``oracle`` or its ``oracle-robust`` ablation)."""
+        return self.annotator in GROUND_TRUTH_ANNOTATORS
+
+    @property
+    def uses_discrepancy(self) -> bool:
+        """W_d of Eq. 8 applies: switched on, and not the plain oracle (true labels that the
+        previous model got wrong are the most informative ones; they must not be down-weighted)."""
+        return bool(self.discrepancy) and self.annotator != ORACLE
+
+    @property
+    def uses_negatives(self) -> bool:
+        """L_neg of Eq. 7 applies: switched on, and not the plain oracle (plain cross-entropy)."""
+        return bool(self.negative_learning) and self.annotator != ORACLE
 
     def to_params(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (what metrics.json records and resume compares)."""

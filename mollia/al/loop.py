@@ -17,6 +17,8 @@ ground-truth labels, W = 1, no negative labels). Iteration i = 1..iterations:
 
 Switches: ``negative_learning=False`` drops L_neg (y- ignored), ``discrepancy=False`` sets every
 W_d = 1: the ablation variants A (both on), B (no discrepancy), C (no negatives), D (neither).
+The ``oracle`` arm trains with plain cross-entropy (W = 1, no y-) whatever the switches say;
+``oracle-robust``, an explicit ablation, gives the same true labels the robust loss.
 The pool is the train split's items that have probes; early stopping uses the validation split.
 """
 
@@ -190,15 +192,15 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
             prev_proba = backbone.predict_proba(chosen)  # the previous iteration's model
             y_plus = annotation.y_plus[chosen].astype(np.int64)
             d_anno = prev_proba.argmax(axis=1) != y_plus
-            weights = discrepancy_weights(d_anno, config.alpha) if config.discrepancy else np.ones(n)
-            negatives = annotation.negatives[chosen].astype(bool) & bool(config.negative_learning)
+            weights = discrepancy_weights(d_anno, config.alpha) if config.uses_discrepancy else np.ones(n)
+            negatives = annotation.negatives[chosen].astype(bool) & config.uses_negatives
             negatives[np.arange(n), y_plus] = False  # never push away from the label trained on
             labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, it)
             extra = added_rows(y_plus, data.labels[chosen], negatives, d_anno, prev_proba,
                                None if consistency is None else consistency[chosen])
-        # lambda actually used: 0 when negative learning is switched off (variants C, D)
+        # lambda actually used: 0 when negative learning is switched off (variants C, D, the oracle)
         lam = lambda_schedule(it, config.iterations, config.lambda_start, config.lambda_end) \
-            if config.negative_learning else 0.0
+            if config.uses_negatives else 0.0
         pos, y, w, neg = labelled.arrays()
         backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, it))
         pred = backbone.predict_proba(data.test).argmax(axis=1)

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--dataset-source", default=d.dataset_source, choices=("auto", "offline", "hub"))
     p.add_argument("--probes", default=None, help="probe table (cache file/folder) or a folder of released arrays")
     p.add_argument("--strategy", default=d.strategy, help="random, coreset, bemps, noise_stability, entropy, margin")
-    p.add_argument("--annotator", default=d.annotator, help="oracle, molam, llms-v, llms-l, llm:<model>, ...")
+    p.add_argument("--annotator", default=d.annotator, help="oracle (plain CE), oracle-robust (ablation: true labels, robust loss), molam, llms-v, llms-l, llm:<model>, ...")
     p.add_argument("--backbone", default=d.backbone, help="head:<encoder> (fast) or finetune:<encoder>")
     p.add_argument("--iterations", type=int, default=d.iterations)
     p.add_argument("--seed", type=int, default=d.seed)

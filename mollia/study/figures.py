@@ -23,7 +23,7 @@ from mollia.study import paper_reference as paper  # noqa: E402
 from mollia.study.experiments import ABLATION_LABELS  # noqa: E402
 from mollia.study.tables import DEFAULT_ROBUST  # noqa: E402
 
-ANNOTATOR_ORDER = ("oracle", "molam", "mol", "llms-l", "llms-v")
+ANNOTATOR_ORDER = ("oracle", "oracle-robust", "molam", "mol", "llms-l", "llms-v")
 
 
 def _slug(text: str) -> str:

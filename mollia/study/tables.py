@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mollia.al.config import GROUND_TRUTH_ANNOTATORS
 from mollia.study import paper_reference as paper
 from mollia.study.collect import CONFIG_COLUMNS, Collected, summarise_seeds
 
@@ -163,7 +164,7 @@ def headline(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tidy, md
 
 
-ANNOTATOR_ORDER = ("oracle", "molam", "mol", "llms-v", "llms-l")
+ANNOTATOR_ORDER = ("oracle", "oracle-robust", "molam", "mol", "llms-v", "llms-l")
 STRATEGY_ORDER = ("random", "coreset", "bemps", "noise_stability", "entropy", "margin")
 
 
@@ -257,7 +258,7 @@ def flag_precision(collected: Collected) -> pd.DataFrame:
     if not cols or al[cols].isna().all().all():
         return pd.DataFrame()
     rows = []
-    for (dataset, probe, annotator), g in al[al["annotator"] != "oracle"].groupby(["dataset", "probe_set", "annotator"]):
+    for (dataset, probe, annotator), g in al[~al["annotator"].isin(GROUND_TRUTH_ANNOTATORS)].groupby(["dataset", "probe_set", "annotator"]):
         for c in cols:  # (the oracle makes no wrong annotation: nothing to flag)
             per_run = g.groupby("run_id")[c].mean()
             s = summarise_seeds(per_run)
