@@ -307,3 +307,68 @@ def test_real_annotator_fit_is_cached_on_disk(problem, tmp_path, monkeypatch):
     other = LabelledSet(ids=np.arange(10), labels=(dataset.labels[:10] + 1) % 4)  # other labels: other key
     annotate_pool("llms-v", pool, other, probes, 4, None)
     assert calls == ["llms-v", "llms-v"]
+
+
+# micro-F1, added-label accuracy and y- count per iteration of config(strategy=..., iterations=3) on the
+# module's synthetic problem, as the one-function run_al gave them before Algorithm 1 was split into
+# ActiveLearner (step) + run_al (driver); the split must not change a number.
+PINNED = {
+    "random": ([0.6, 0.65, 0.6583333333333333, 0.675], [None, 0.75, 0.4, 0.75], [0, 15, 8, 10]),
+    "margin": ([0.6, 0.5416666666666666, 0.5833333333333334, 0.6416666666666667], [None, 0.7, 0.45, 0.55],
+               [0, 9, 10, 14]),
+}
+
+
+@pytest.mark.parametrize("strategy", sorted(PINNED))
+def test_split_loop_reproduces_the_numbers_of_the_single_function(problem, tmp_path, strategy):
+    rows = run(problem, tmp_path / strategy, config(strategy=strategy))["rows"]
+    f1, acc, neg = PINNED[strategy]
+    assert [r["micro_f1"] for r in rows] == pytest.approx(f1, abs=1e-9)
+    assert [r["added_label_accuracy"] for r in rows] == acc
+    assert [r["n_negative"] for r in rows] == neg
+
+
+def test_active_learner_steps_by_hand_match_the_driver(problem, tmp_path):
+    """The step API on its own (no files): initialize + step(1..3) gives the driver's rows."""
+    from mollia.al.annotate import annotate_pool
+    from mollia.al.backbones import make_backbone
+    from mollia.al.loop import ActiveLearner, initial_positions
+    from mollia.al.strategies import make_strategy
+
+    dataset, probes, embed_fn = problem
+    cfg = config(strategy="margin")
+    driven = run(problem, tmp_path / "d", cfg)["rows"]
+    data = ALData(dataset, probes, cfg)
+    init = initial_positions(cfg, data)
+    ann = annotate_pool(cfg.annotator, data.ids[data.pool], LabelledSet(data.ids[init], data.labels[init]), probes,
+                        4, data.truth_of_ids, factory=vote_factory)
+    learner = ActiveLearner(cfg, data, 4, ann, make_backbone(cfg, dataset.name, data.texts, 4, embed_fn=embed_fn,
+                                                             progress=False),
+                            make_strategy("margin"), probes.c[probes.positions(data.ids[data.pool])])
+    by_hand = [learner.initialize()] + [learner.step(i) for i in (1, 2, 3)]
+    assert stable(by_hand) == stable(driven)
+    assert len(learner.labelled.positions) == 80 and not learner.pool_exhausted
+
+
+def test_the_run_seed_reaches_the_annotator(problem, tmp_path, monkeypatch):
+    """MoLAM (any annotator taking random_state) is fitted with the run's seed, not always 0;
+    an explicit annotator_params random_state wins."""
+    import mollia.annotators
+
+    dataset, probes, _ = problem
+    seen = []
+
+    def spy(name, **params):
+        seen.append(params)
+        return VoteStandIn(**params)
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(mollia.annotators, "make_annotator", spy)
+    from mollia.al.annotate import annotate_pool
+
+    initial = LabelledSet(dataset.ids[:20], dataset.labels[:20])
+    pool = probes.item_ids[:200]
+    annotate_pool("molam", pool, initial, probes, 4, None, seed=7)
+    annotate_pool("molam", pool, initial, probes, 4, None, {"random_state": 3}, seed=7)
+    annotate_pool("llms-v", pool, initial, probes, 4, None, seed=7)  # takes no random_state
+    assert seen == [{"random_state": 7}, {"random_state": 3}, {}]

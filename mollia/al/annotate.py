@@ -40,12 +40,14 @@ def oracle_annotation(item_ids: np.ndarray, labels: np.ndarray, n_labels: int, m
 
 def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, probes: ProbeTable | None,
                   n_labels: int, ground_truth: Callable[[np.ndarray], np.ndarray],
-                  params: dict | None = None, factory: AnnotatorFactory | None = None) -> Annotation:
+                  params: dict | None = None, factory: AnnotatorFactory | None = None,
+                  seed: int | None = None) -> Annotation:
     """Labels (y+, probabilities, y-) of every id in ``pool_ids`` by ``annotator``.
 
     ``ground_truth(ids)`` is called ONLY for the oracle (and its ``oracle-robust`` ablation). Other annotators get ``probes`` restricted
     to the pool (the unlabelled data MoLAM's pseudo-labelling may use) and ``initial``.
-    ``factory`` replaces ``mollia.annotators.make_annotator`` (tests).
+    ``factory`` replaces ``mollia.annotators.make_annotator`` (tests). ``seed`` (the run's) becomes
+    the annotator's ``random_state`` where it takes one and ``params`` does not set it.
     """
     pool_ids = np.asarray(pool_ids)
     if annotator in GROUND_TRUTH_ANNOTATORS:
@@ -59,6 +61,10 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
     cache_path = None
     if factory is None:  # the real annotators are cached on disk; test stand-ins never are
         from mollia.annotators import make_annotator as factory
+        from mollia.annotators.registry import accepted_params
+
+        if seed is not None and "random_state" in accepted_params(annotator):
+            params = {"random_state": int(seed), **(params or {})}
 
         cache_path = annotation_cache_path(annotator, params or {}, table, initial)
         cached = _load_cached(cache_path, pool_ids)

@@ -3,6 +3,11 @@
     config = ALConfig(dataset="trec", probes="/path/to/probes", strategy="coreset", annotator="molam")
     metrics = run_al(config, "results/al/trec-coreset-molam-0")
 
+Two layers, as small-text's ``PoolBasedActiveLearner``: `ActiveLearner` holds one run in memory and
+does one iteration per call (``initialize`` for iteration 0, ``step`` for the others); `run_al` is
+the driver: it loads the inputs, restores a saved run, and writes each iteration's records and
+state (``checkpoint.RunState``) so a killed run resumes with identical numbers.
+
 Iteration 0 trains the AL model on the initial labelled set (``initial`` pool items with their
 ground-truth labels, W = 1, no negative labels). Iteration i = 1..iterations:
 
@@ -108,20 +113,129 @@ class ALData:
         return self.labels[pd.Index(self.ids).get_indexer(list(ids))]
 
 
+def initial_positions(config: ALConfig, data: ALData) -> np.ndarray:
+    """The seeded initial set (pool positions), labelled with the ground truth at iteration 0."""
+    return np.sort(_rng(config.seed, _INITIAL).choice(data.pool, config.initial, replace=False))
+
+
+class ActiveLearner:
+    """One AL run in memory, one iteration of Algorithm 1 per call (the split of small-text's
+    ``PoolBasedActiveLearner``: ``initialize`` trains on the initial set, ``step`` does
+    query -> annotate -> weight -> train -> evaluate). It reads and writes no file: `run_al` (the
+    driver) restores it from a saved state and persists what each step returns.
+
+    ``labelled`` is the labelled set so far (empty for a fresh run); ``annotation`` the pool's labels
+    by the fitted annotator; ``consistency`` the LLMs' c of the pool (None without probes).
+    """
+
+    def __init__(self, config: ALConfig, data: ALData, n_labels: int, annotation, backbone, strategy,
+                 consistency: np.ndarray | None = None, labelled: LabelledItems | None = None):
+        self.config = config
+        self.data = data
+        self.annotation = annotation
+        self.backbone = backbone
+        self.strategy = strategy
+        self.consistency = consistency
+        self.labelled = LabelledItems() if labelled is None else labelled
+        self.n_labels = n_labels
+
+    # -- the parts of one iteration --------------------------------------------------------------
+    def unlabelled(self) -> np.ndarray:
+        taken = np.zeros(self.data.n_pool, dtype=bool)
+        taken[self.labelled.positions] = True
+        return self.data.pool[~taken]
+
+    def query(self, iteration: int) -> np.ndarray:
+        """Positions of the next batch (at most ``batch_size``; empty when the pool is exhausted),
+        chosen by the strategy with the current model."""
+        unlabelled = self.unlabelled()
+        n = min(self.config.batch_size, len(unlabelled))
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.strategy.query(self.backbone, unlabelled, np.asarray(self.labelled.positions), n,
+                                              _rng(self.config.seed, _QUERY, iteration)), dtype=np.int64)
+
+    def update(self, chosen: np.ndarray, iteration: int) -> dict:
+        """Annotate ``chosen`` (y+, y-), flag discrepancies with the CURRENT (previous iteration's)
+        model, weight them (Eq. 8) and add them to the labelled set; returns the record fields of
+        the added items."""
+        config, data = self.config, self.data
+        n = len(chosen)
+        prev_proba = self.backbone.predict_proba(chosen)  # the previous iteration's model
+        y_plus = self.annotation.y_plus[chosen].astype(np.int64)
+        d_anno = prev_proba.argmax(axis=1) != y_plus
+        weights = discrepancy_weights(d_anno, config.alpha) if config.uses_discrepancy else np.ones(n)
+        negatives = self.annotation.negatives[chosen].astype(bool) & config.uses_negatives
+        negatives[np.arange(n), y_plus] = False  # never push away from the label trained on
+        self.labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, iteration)
+        return added_rows(y_plus, data.labels[chosen], negatives, d_anno, prev_proba,
+                          None if self.consistency is None else self.consistency[chosen])
+
+    def train(self, iteration: int) -> float:
+        """Retrain from a cold start on the labelled set (Eqs. 7, 9); returns the lambda used
+        (0 when negative learning is switched off: variants C, D, the oracle)."""
+        config, data = self.config, self.data
+        lam = lambda_schedule(iteration, config.iterations, config.lambda_start, config.lambda_end) \
+            if config.uses_negatives else 0.0
+        pos, y, w, neg = self.labelled.arrays()
+        self.backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, iteration))
+        return lam
+
+    def evaluate(self) -> dict[str, float]:
+        """Test-split metrics of the current model."""
+        pred = self.backbone.predict_proba(self.data.test).argmax(axis=1)
+        return test_metrics(self.data.labels[self.data.test], pred, self.n_labels)
+
+    # -- whole iterations ------------------------------------------------------------------------
+    def initialize(self) -> dict:
+        """Iteration 0: the initial set with its ground-truth labels (W = 1, no y-), train, evaluate."""
+        return self._iteration(0, None)
+
+    def step(self, iteration: int) -> dict | None:
+        """Iteration ``iteration`` >= 1 of Algorithm 1; its record row, or None when the pool is
+        exhausted (nothing was changed)."""
+        return self._iteration(iteration, iteration)
+
+    def _iteration(self, iteration: int, query_at: int | None) -> dict | None:
+        t0 = time.perf_counter()
+        reset_peak(self.config.device)
+        data = self.data
+        if query_at is None:
+            pos = initial_positions(self.config, data)
+            n0 = len(pos)
+            self.labelled.add(pos, data.ids[pos], data.labels[pos], np.ones(n0),
+                              np.zeros((n0, self.n_labels), dtype=bool), np.zeros(n0, dtype=int), 0)
+            extra = initial_row_fields()
+        else:
+            chosen = self.query(iteration)
+            if len(chosen) == 0:
+                return None
+            extra = self.update(chosen, iteration)
+        lam = self.train(iteration)
+        scores = self.evaluate()
+        peak, kind = peak_memory_mb(self.config.device)
+        return {"iteration": iteration, "n_labelled": len(self.labelled.positions), **scores, **extra,
+                "lambda": lam, "wall_s": time.perf_counter() - t0, "peak_memory_mb": peak, "memory_kind": kind}
+
+    @property
+    def pool_exhausted(self) -> bool:
+        return len(self.labelled.positions) >= self.data.n_pool
+
+
 def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None, probes: ProbeTable | None = None,
            *, embed_fn: EmbedFn | None = None, annotator_factory: AnnotatorFactory | None = None,
            encoder_loader=None, on_iteration: Callable[[dict], None] | None = None,
            progress: bool = True) -> dict:
     """Run (or resume) one AL configuration; returns the metrics.json document.
 
+    The driver of `ActiveLearner`: loads the inputs, restores a saved run (labelled set, annotation,
+    model), runs the remaining iterations and writes each one's records and state atomically.
     ``dataset`` / ``probes`` override loading by name / path. Test hooks: ``embed_fn`` replaces
     the frozen encoder in head mode, ``annotator_factory`` replaces ``make_annotator``,
     ``encoder_loader`` replaces ``load_encoder`` in finetune mode, ``on_iteration(row)`` is
     called after each iteration's records are on disk.
     """
     from tqdm.auto import tqdm
-
-    from mollia.al.strategies import make_strategy
 
     params = config.to_params()
     state_io = RunState(out_dir)
@@ -130,6 +244,38 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
         finished = metrics_document(params, saved["rows"], True)
         state_io.sync_metrics(finished)  # a kill between state.json and metrics.json left it behind
         return finished
+
+    learner = _build_learner(config, state_io, saved, dataset, probes, embed_fn=embed_fn,
+                             annotator_factory=annotator_factory, encoder_loader=encoder_loader, progress=progress)
+    rows, start = ([], 0) if saved is None else (list(saved["rows"]), int(saved["iteration"]) + 1)
+    metrics = metrics_document(params, rows, False)
+    bar = tqdm(range(start, config.iterations + 1), desc=f"AL {config.strategy}/{config.annotator}",
+               disable=not progress, initial=start, total=config.iterations + 1)
+    for it in bar:
+        row = learner.initialize() if it == 0 else learner.step(it)
+        if row is None:
+            log.warning("pool exhausted after iteration %d", it - 1)
+            break
+        rows.append(row)
+        done = it == config.iterations or learner.pool_exhausted
+        metrics = state_io.save_iteration(params, it, learner.labelled, rows, learner.backbone.state_dict(), done)
+        bar.set_postfix(micro_f1=f"{row['micro_f1']:.3f}")
+        if on_iteration is not None:
+            on_iteration(row)
+        if done:
+            break
+    if not metrics["done"]:  # the pool ran out before the last iteration
+        metrics = metrics_document(params, rows, True)
+        state_io.mark_done(metrics)
+    return metrics
+
+
+def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dataset: Dataset | None,
+                   probes: ProbeTable | None, *, embed_fn, annotator_factory, encoder_loader,
+                   progress: bool) -> ActiveLearner:
+    """Load (or take) the dataset and probes, annotate the pool once (or reload that annotation),
+    build the backbone and strategy, and restore the labelled set and model of ``saved``."""
+    from mollia.al.strategies import make_strategy
 
     if dataset is None:
         from mollia.data import load_dataset
@@ -147,13 +293,13 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
     data = ALData(dataset, probes, config)
     K = dataset.n_labels
     strategy = make_strategy(config.strategy, **config.strategy_params)
-    initial_pos = np.sort(_rng(config.seed, _INITIAL).choice(data.pool, config.initial, replace=False))
-
+    initial_pos = initial_positions(config, data)
     annotation = state_io.load_annotation() if saved is not None else None
     if annotation is None:
         initial = LabelledSet(ids=data.ids[initial_pos], labels=data.labels[initial_pos])
         annotation = annotate_pool(config.annotator, data.ids[data.pool], initial, probes, K,
-                                   data.truth_of_ids, config.annotator_params, annotator_factory)
+                                   data.truth_of_ids, config.annotator_params, annotator_factory,
+                                   seed=config.seed)
         state_io.save_annotation(annotation)
     if len(annotation) != data.n_pool or not np.array_equal(annotation.item_ids, data.ids[data.pool]):
         raise DataError("the pool annotation does not cover the pool in order (a stale state folder?)")
@@ -161,61 +307,8 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
 
     backbone = make_backbone(config, dataset.name, data.texts, K, embed_fn=embed_fn,
                              encoder_loader=encoder_loader, progress=progress)
-    if saved is None:
-        labelled, rows, start = LabelledItems(), [], 0
-    else:
+    labelled = None
+    if saved is not None:
         labelled = LabelledItems(**saved["labelled"])
-        rows, start = list(saved["rows"]), int(saved["iteration"]) + 1
         backbone.load_state_dict(state_io.load_model(int(saved["iteration"])))
-
-    metrics = metrics_document(params, rows, False)
-    bar = tqdm(range(start, config.iterations + 1), desc=f"AL {config.strategy}/{config.annotator}",
-               disable=not progress, initial=start, total=config.iterations + 1)
-    for it in bar:
-        t0 = time.perf_counter()
-        reset_peak(config.device)
-        if it == 0:
-            n0 = len(initial_pos)
-            labelled.add(initial_pos, data.ids[initial_pos], data.labels[initial_pos], np.ones(n0),
-                         np.zeros((n0, K), dtype=bool), np.zeros(n0, dtype=int), 0)
-            extra = initial_row_fields()
-        else:
-            taken = np.zeros(data.n_pool, dtype=bool)
-            taken[labelled.positions] = True
-            unlabelled = data.pool[~taken]
-            if len(unlabelled) == 0:
-                log.warning("pool exhausted after iteration %d", it - 1)
-                break
-            n = min(config.batch_size, len(unlabelled))
-            chosen = np.asarray(strategy.query(backbone, unlabelled, np.asarray(labelled.positions), n,
-                                               _rng(config.seed, _QUERY, it)), dtype=np.int64)
-            prev_proba = backbone.predict_proba(chosen)  # the previous iteration's model
-            y_plus = annotation.y_plus[chosen].astype(np.int64)
-            d_anno = prev_proba.argmax(axis=1) != y_plus
-            weights = discrepancy_weights(d_anno, config.alpha) if config.uses_discrepancy else np.ones(n)
-            negatives = annotation.negatives[chosen].astype(bool) & config.uses_negatives
-            negatives[np.arange(n), y_plus] = False  # never push away from the label trained on
-            labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, it)
-            extra = added_rows(y_plus, data.labels[chosen], negatives, d_anno, prev_proba,
-                               None if consistency is None else consistency[chosen])
-        # lambda actually used: 0 when negative learning is switched off (variants C, D, the oracle)
-        lam = lambda_schedule(it, config.iterations, config.lambda_start, config.lambda_end) \
-            if config.uses_negatives else 0.0
-        pos, y, w, neg = labelled.arrays()
-        backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, it))
-        pred = backbone.predict_proba(data.test).argmax(axis=1)
-        peak, kind = peak_memory_mb(config.device)
-        row = {"iteration": it, "n_labelled": len(labelled.positions), **test_metrics(data.labels[data.test], pred, K),
-               **extra, "lambda": lam, "wall_s": time.perf_counter() - t0, "peak_memory_mb": peak, "memory_kind": kind}
-        rows.append(row)
-        done = it == config.iterations or len(labelled.positions) >= data.n_pool
-        metrics = state_io.save_iteration(params, it, labelled, rows, backbone.state_dict(), done)
-        bar.set_postfix(micro_f1=f"{row['micro_f1']:.3f}")
-        if on_iteration is not None:
-            on_iteration(row)
-        if done:
-            break
-    if not metrics["done"]:  # the pool ran out before the last iteration
-        metrics = metrics_document(params, rows, True)
-        state_io.mark_done(metrics)
-    return metrics
+    return ActiveLearner(config, data, K, annotation, backbone, strategy, consistency, labelled)
