@@ -41,13 +41,15 @@ def oracle_annotation(item_ids: np.ndarray, labels: np.ndarray, n_labels: int, m
 def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, probes: ProbeTable | None,
                   n_labels: int, ground_truth: Callable[[np.ndarray], np.ndarray],
                   params: dict | None = None, factory: AnnotatorFactory | None = None,
-                  seed: int | None = None) -> Annotation:
+                  seed: int | None = None, text_features: np.ndarray | None = None) -> Annotation:
     """Labels (y+, probabilities, y-) of every id in ``pool_ids`` by ``annotator``.
 
     ``ground_truth(ids)`` is called ONLY for the oracle (and its ``oracle-robust`` ablation). Other annotators get ``probes`` restricted
     to the pool (the unlabelled data MoLAM's pseudo-labelling may use) and ``initial``.
     ``factory`` replaces ``mollia.annotators.make_annotator`` (tests). ``seed`` (the run's) becomes
     the annotator's ``random_state`` where it takes one and ``params`` does not set it.
+    ``text_features`` (one row per pool id, the AL encoder's embeddings) go to annotators that read
+    texts (``stack-text``).
     """
     pool_ids = np.asarray(pool_ids)
     if annotator in GROUND_TRUTH_ANNOTATORS:
@@ -66,11 +68,18 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
         if seed is not None and "random_state" in accepted_params(annotator):
             params = {"random_state": int(seed), **(params or {})}
 
-        cache_path = annotation_cache_path(annotator, params or {}, table, initial)
+        from mollia.annotators.registry import needs_text_features
+
+        if needs_text_features(annotator) and text_features is None:
+            raise DataError(f"annotator {annotator!r} reads the texts' embeddings: the loop must pass text_features")
+        if not needs_text_features(annotator):
+            text_features = None
+        cache_path = annotation_cache_path(annotator, params or {}, table, initial, text_features)
         cached = _load_cached(cache_path, pool_ids)
         if cached is not None:
             return cached
-    model = factory(annotator, **(params or {}))
+    extra = {} if text_features is None else {"text_features": np.asarray(text_features)}
+    model = factory(annotator, **(params or {}), **extra)
     model.fit(table, initial)
     ann = model.annotate(pool_ids)
     if len(ann) != len(pool_ids) or not np.array_equal(np.asarray(ann.item_ids), pool_ids):
@@ -85,14 +94,18 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
     return ann
 
 
-def annotation_cache_path(annotator: str, params: dict, table: ProbeTable, initial: LabelledSet) -> Path:
+def annotation_cache_path(annotator: str, params: dict, table: ProbeTable, initial: LabelledSet,
+                          text_features: np.ndarray | None = None) -> Path:
     """``mollia_home()/annotations/<annotator>-<key>.npz``; the key hashes everything the fitted
     annotator depends on: its name and params, the probes (ids, z, c) and the initial set's ids and
     labels. Fitting MoLAM takes a minute on a CPU; every strategy of a seed shares one fit."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"annotator": annotator, "params": params, "models": list(table.models),
                               "labels": list(table.label_names)}, sort_keys=True, default=str).encode())
-    for arr in (np.asarray(table.item_ids), table.z, table.c, np.asarray(initial.ids), np.asarray(initial.labels)):
+    arrays = [np.asarray(table.item_ids), table.z, table.c, np.asarray(initial.ids), np.asarray(initial.labels)]
+    if text_features is not None:
+        arrays.append(np.asarray(text_features, dtype=np.float32))
+    for arr in arrays:
         digest.update(np.ascontiguousarray(arr).tobytes())
         digest.update(str(arr.dtype).encode())
     safe = annotator.replace(":", "_").replace("/", "_")

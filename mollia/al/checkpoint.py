@@ -45,8 +45,13 @@ class LabelledItems:
     negatives: list[list[int]] = field(default_factory=list)
     d_anno: list[int] = field(default_factory=list)
     added_at: list[int] = field(default_factory=list)
+    # beyond the paper: the annotator's posterior of each item (soft targets) and whether its label
+    # is a human's (the initial set, items routed to the human budget). Absent in older states.
+    soft: list[list[float]] = field(default_factory=list)
+    trusted: list[int] = field(default_factory=list)
 
-    def add(self, positions, ids, y_plus, weights, negatives, d_anno, iteration: int) -> None:
+    def add(self, positions, ids, y_plus, weights, negatives, d_anno, iteration: int, soft=None,
+            trusted=None) -> None:
         self.positions += [int(p) for p in positions]
         self.ids += [i.item() if hasattr(i, "item") else i for i in ids]
         self.y_plus += [int(y) for y in y_plus]
@@ -54,6 +59,20 @@ class LabelledItems:
         self.negatives += np.asarray(negatives, dtype=np.int8).tolist()
         self.d_anno += [int(d) for d in d_anno]
         self.added_at += [int(iteration)] * len(positions)
+        if soft is not None:
+            self.soft += np.asarray(soft, dtype=np.float64).tolist()
+        self.trusted += [int(t) for t in (np.zeros(len(positions), dtype=int) if trusted is None else trusted)]
+
+    def soft_and_trusted(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """Soft targets (n, K) (None when not every item has one) and the trusted mask (n,); a state
+        written before these existed trusts the items of iteration 0 (the ground-truth initial set)."""
+        n = len(self.positions)
+        soft = np.asarray(self.soft, dtype=np.float32) if len(self.soft) == n and n else None
+        if len(self.trusted) == n:
+            trusted = np.asarray(self.trusted, dtype=bool)
+        else:
+            trusted = np.asarray(self.added_at, dtype=int) == 0
+        return soft, trusted
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return (np.asarray(self.positions, dtype=np.int64), np.asarray(self.y_plus, dtype=np.int64),

@@ -22,6 +22,11 @@ BACKBONE_KINDS = ("head", "finetune")
 DEFAULT_LR = {"head": 1e-3, "finetune": 5e-5}
 
 
+# the beyond-the-paper fields and their defaults (left out of the recorded params while at them)
+BEYOND_DEFAULTS: dict[str, Any] = {"label_loss": "ce", "loss_params": {}, "confidence_weighting": False,
+                                   "small_loss_forget": 0.0, "human_budget": 0, "human_route": "discrepancy"}
+
+
 class ConfigError(MolliaError, ValueError):
     """An AL run parameter is out of range or malformed."""
 
@@ -44,6 +49,19 @@ class ALConfig:
     weight_decay, max_length, hidden_size, dropout: training of the AL model.
     pool_size: optional cap on the pool (a seeded subsample of it); None = the whole pool.
     device: ``cpu`` or ``cuda``.
+
+    Beyond the paper (`mollia.al.noisy`, `mollia.al.budget`; each cites its source there):
+    label_loss: the CE term of Eq. 9 on annotated items: ``ce`` (the paper), ``soft`` (CE against the
+        annotator's posterior), ``gce`` (Zhang & Sabuncu 2018), ``sce`` (Wang et al. 2019),
+        ``bootstrap`` (hard bootstrapping, Reed et al. 2015); loss_params overrides their defaults
+        (gce_q, sce_alpha, sce_beta, sce_log_zero, bootstrap_beta, small_loss_ramp).
+    confidence_weighting: multiply each annotated item's weight by the annotator's q(y+|x).
+    small_loss_forget: co-teaching's small-loss selection (Han et al. 2018): the largest-loss share
+        of annotated items dropped per minibatch (ramped over small_loss_ramp epochs); 0 = off.
+    human_budget: h, items per iteration routed to the human oracle (the h most doubtful of the
+        batch by ``human_route``: discrepancy, disagreement or confidence); 0 = LLM labels only.
+    These fields are left out of ``to_params`` while at their defaults, so runs recorded before they
+    existed keep resuming and keep their identity.
     """
 
     dataset: str = "trec"
@@ -73,6 +91,12 @@ class ALConfig:
     dataset_source: str = "auto"
     strategy_params: dict[str, Any] = field(default_factory=dict)
     annotator_params: dict[str, Any] = field(default_factory=dict)
+    label_loss: str = "ce"
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    confidence_weighting: bool = False
+    small_loss_forget: float = 0.0
+    human_budget: int = 0
+    human_route: str = "discrepancy"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -107,10 +131,21 @@ class ALConfig:
         return bool(self.negative_learning) and self.annotator != ORACLE
 
     def to_params(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field (what metrics.json records and resume compares)."""
+        """A JSON-ready dict of every field (what metrics.json records and resume compares); the
+        beyond-the-paper fields only where they differ from their defaults."""
         params = asdict(self)
         params["probes"] = None if self.probes is None else str(self.probes)
+        for name, default in BEYOND_DEFAULTS.items():
+            if params[name] == default:
+                del params[name]
         return params
+
+    def training_objective(self):
+        """The `TrainingObjective` of this run (label loss, its parameters, small-loss selection)."""
+        from mollia.al.noisy import TrainingObjective
+
+        return TrainingObjective(label_loss=self.label_loss, small_loss_forget=float(self.small_loss_forget),
+                                 **self.loss_params)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "ALConfig":
@@ -162,3 +197,32 @@ class ALConfig:
             raise ConfigError(f"dataset_source must be auto, offline or hub, got {self.dataset_source!r}")
         if not isinstance(self.strategy_params, dict) or not isinstance(self.annotator_params, dict):
             raise ConfigError("strategy_params and annotator_params must be dicts")
+        self._validate_beyond()
+
+    def _validate_beyond(self) -> None:
+        from mollia.al.budget import HUMAN_ROUTES
+        from mollia.al.noisy import LABEL_LOSSES, LOSS_PARAM_DEFAULTS
+
+        if self.label_loss not in LABEL_LOSSES:
+            raise ConfigError(f"label_loss must be one of {', '.join(LABEL_LOSSES)}, got {self.label_loss!r}")
+        if not isinstance(self.loss_params, dict):
+            raise ConfigError("loss_params must be a dict")
+        unknown = sorted(set(self.loss_params) - set(LOSS_PARAM_DEFAULTS))
+        if unknown:
+            raise ConfigError(f"unknown loss_params {unknown}; known: {sorted(LOSS_PARAM_DEFAULTS)}")
+        if not 0.0 <= float(self.small_loss_forget) < 1.0:
+            raise ConfigError(f"small_loss_forget must be in [0, 1), got {self.small_loss_forget}")
+        if isinstance(self.human_budget, bool) or not isinstance(self.human_budget, int) or self.human_budget < 0:
+            raise ConfigError(f"human_budget must be a non-negative integer, got {self.human_budget!r}")
+        if self.human_budget > self.batch_size:
+            raise ConfigError(f"human_budget ({self.human_budget}) exceeds the batch size ({self.batch_size})")
+        if self.human_route not in HUMAN_ROUTES:
+            raise ConfigError(f"human_route must be one of {', '.join(HUMAN_ROUTES)}, got {self.human_route!r}")
+        if self.is_oracle and (self.human_budget or self.label_loss != "ce" or self.confidence_weighting
+                               or self.small_loss_forget):
+            raise ConfigError("the oracle's labels are true: human_budget, label_loss, confidence_weighting and "
+                              "small_loss_forget apply to LLM annotators only")
+        try:
+            self.training_objective()
+        except MolliaError as exc:
+            raise ConfigError(str(exc)) from exc

@@ -38,6 +38,7 @@ import numpy as np
 
 from mollia.al.annotate import AnnotatorFactory, annotate_pool
 from mollia.al.backbones import EmbedFn, make_backbone
+from mollia.al.budget import doubt_scores, route_to_human
 from mollia.al.checkpoint import LabelledItems, RunState, metrics_document
 from mollia.al.config import ALConfig, ConfigError
 from mollia.al.loss import discrepancy_weights, lambda_schedule
@@ -138,6 +139,7 @@ class ActiveLearner:
         self.consistency = consistency
         self.labelled = LabelledItems() if labelled is None else labelled
         self.n_labels = n_labels
+        self.objective = config.training_objective()
 
     # -- the parts of one iteration --------------------------------------------------------------
     def unlabelled(self) -> np.ndarray:
@@ -162,14 +164,31 @@ class ActiveLearner:
         config, data = self.config, self.data
         n = len(chosen)
         prev_proba = self.backbone.predict_proba(chosen)  # the previous iteration's model
-        y_plus = self.annotation.y_plus[chosen].astype(np.int64)
-        d_anno = prev_proba.argmax(axis=1) != y_plus
+        y_llm = self.annotation.y_plus[chosen].astype(np.int64)
+        d_anno = prev_proba.argmax(axis=1) != y_llm
         weights = discrepancy_weights(d_anno, config.alpha) if config.uses_discrepancy else np.ones(n)
+        soft = np.asarray(self.annotation.proba[chosen], dtype=np.float64)
+        if config.confidence_weighting:  # the annotator's q(y+|x) (mollia.al.noisy)
+            weights = weights * soft[np.arange(n), y_llm]
         negatives = self.annotation.negatives[chosen].astype(bool) & config.uses_negatives
+        batch_c = None if self.consistency is None else self.consistency[chosen]
+        human = np.zeros(n, dtype=bool)
+        if config.human_budget:  # hybrid budget (mollia.al.budget): the h most doubtful get a human's label
+            scores = doubt_scores(config.human_route, y_llm, model_proba=prev_proba, consistency=batch_c,
+                                  annotator_proba=soft)
+            human[route_to_human(scores, config.human_budget)] = True
+        y_plus = np.where(human, data.labels[chosen], y_llm)  # the human oracle: ONLY the routed items
+        weights = np.where(human, 1.0, weights)
+        negatives[human] = False
+        soft[human] = np.eye(self.n_labels)[y_plus[human]]
         negatives[np.arange(n), y_plus] = False  # never push away from the label trained on
-        self.labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, iteration)
-        return added_rows(y_plus, data.labels[chosen], negatives, d_anno, prev_proba,
-                          None if self.consistency is None else self.consistency[chosen])
+        self.labelled.add(chosen, data.ids[chosen], y_plus, weights, negatives, d_anno, iteration, soft=soft,
+                          trusted=human.astype(int))
+        extra = added_rows(y_llm, data.labels[chosen], negatives, d_anno, prev_proba, batch_c)
+        extra.update(n_human=int(human.sum()), n_human_caught=int((y_llm[human] != y_plus[human]).sum()),
+                     trained_label_accuracy=float((y_plus == data.labels[chosen]).mean()),
+                     n_validation_labels=int(len(data.val)))
+        return extra
 
     def train(self, iteration: int) -> float:
         """Retrain from a cold start on the labelled set (Eqs. 7, 9); returns the lambda used
@@ -178,7 +197,9 @@ class ActiveLearner:
         lam = lambda_schedule(iteration, config.iterations, config.lambda_start, config.lambda_end) \
             if config.uses_negatives else 0.0
         pos, y, w, neg = self.labelled.arrays()
-        self.backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, iteration))
+        soft_targets, trusted = self.labelled.soft_and_trusted()
+        self.backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, iteration),
+                          objective=self.objective, soft_targets=soft_targets, trusted=trusted)
         return lam
 
     def evaluate(self) -> dict[str, float]:
@@ -204,8 +225,10 @@ class ActiveLearner:
             pos = initial_positions(self.config, data)
             n0 = len(pos)
             self.labelled.add(pos, data.ids[pos], data.labels[pos], np.ones(n0),
-                              np.zeros((n0, self.n_labels), dtype=bool), np.zeros(n0, dtype=int), 0)
-            extra = initial_row_fields()
+                              np.zeros((n0, self.n_labels), dtype=bool), np.zeros(n0, dtype=int), 0,
+                              soft=np.eye(self.n_labels)[data.labels[pos]], trusted=np.ones(n0, dtype=int))
+            extra = {**initial_row_fields(), "n_human": 0, "n_human_caught": 0, "trained_label_accuracy": None,
+                     "n_validation_labels": int(len(data.val))}
         else:
             chosen = self.query(iteration)
             if len(chosen) == 0:
@@ -220,6 +243,21 @@ class ActiveLearner:
     @property
     def pool_exhausted(self) -> bool:
         return len(self.labelled.positions) >= self.data.n_pool
+
+
+def _text_features(config: ALConfig, dataset_name: str, data: ALData, embed_fn: EmbedFn | None,
+                   progress: bool) -> np.ndarray | None:
+    """The pool's frozen-encoder embeddings for annotators that read texts (``stack-text``), else None.
+    The AL encoder's pretrained weights (never fine-tuned here): no label reaches them."""
+    from mollia.annotators.registry import needs_text_features
+
+    if config.is_oracle or not needs_text_features(config.annotator):
+        return None
+    from mollia.al.backbones.head import head_features
+
+    pool_texts = [data.texts[i] for i in data.pool]
+    return head_features(config.encoder, dataset_name, pool_texts, config.max_length, config.device, embed_fn,
+                         progress)
 
 
 def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None, probes: ProbeTable | None = None,
@@ -299,7 +337,8 @@ def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dat
         initial = LabelledSet(ids=data.ids[initial_pos], labels=data.labels[initial_pos])
         annotation = annotate_pool(config.annotator, data.ids[data.pool], initial, probes, K,
                                    data.truth_of_ids, config.annotator_params, annotator_factory,
-                                   seed=config.seed)
+                                   seed=config.seed,
+                                   text_features=_text_features(config, dataset.name, data, embed_fn, progress))
         state_io.save_annotation(annotation)
     if len(annotation) != data.n_pool or not np.array_equal(annotation.item_ids, data.ids[data.pool]):
         raise DataError("the pool annotation does not cover the pool in order (a stale state folder?)")

@@ -15,6 +15,8 @@ Names (Table 2 of the paper, then ours):
 ``ck-mv`` ...     crowd-kit: ``ck-mv``, ``ck-ds``, ``ck-ds-seeded``, ``ck-glad``, ``ck-mace`` (`crowd.py`)
 ``stack``         ours: CV-regularised log-linear pool (`stacking.py`)
 ``stack-pl``      ours: the pool seeding MoLAM's pseudo-labelling (`stacking.py`)
+``stack-text``    ours: the pool + a text expert on the AL encoder's embeddings (`stacking.py`;
+                  needs ``text_features``, which the AL loop passes)
 ================  ===========================================================================
 """
 
@@ -31,7 +33,7 @@ from mollia.annotators.ensembles import LogitsEnsemble, VoteEnsemble
 from mollia.annotators.molam import MoLAMAnnotator
 from mollia.annotators.neural import FixMatchAnnotator, SNAILAnnotator
 from mollia.annotators.single import SingleLLMLogits, SingleLLMVote
-from mollia.annotators.stacking import StackingAnnotator
+from mollia.annotators.stacking import StackingAnnotator, TextAwareStackingAnnotator
 from mollia.errors import DataError, UnknownNameError
 
 
@@ -59,6 +61,7 @@ ANNOTATORS: dict[str, AnnotatorSpec] = {
     "ck-mace": AnnotatorSpec(CrowdMACE, description="crowd-kit MACE"),
     "stack": AnnotatorSpec(StackingAnnotator, {"pseudo_labelling": False}, description="ours: log-linear pool"),
     "stack-pl": AnnotatorSpec(StackingAnnotator, {"pseudo_labelling": True}, description="ours: pool + XGBoost PL"),
+    "stack-text": AnnotatorSpec(TextAwareStackingAnnotator, description="ours: pool + a text expert (AL encoder embeddings)"),
 }
 PREFIXED = {"llm": SingleLLMLogits, "llm-vote": SingleLLMVote}
 
@@ -98,6 +101,15 @@ def make_annotator(name: str, **params) -> ProbeAnnotator:
     annotator = spec.factory(**spec.fixed, **params)
     annotator.name = name
     return annotator
+
+
+def needs_text_features(name: str) -> bool:
+    """Whether ``name`` reads text embeddings beside the probes (``stack-text``); False for a name
+    this registry does not know (a caller's own annotator factory)."""
+    try:
+        return bool(getattr(spec_of(name).factory, "needs_text_features", False))
+    except UnknownNameError:
+        return False
 
 
 def is_live(name: str) -> bool:

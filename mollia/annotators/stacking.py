@@ -166,3 +166,81 @@ class StackingAnnotator(ProbeAnnotator):
                             max_pseudo_iterations=self.max_pseudo_iterations, n_jobs=self.n_jobs,
                             random_state=self.random_state).fit(X_seed, y_seed, X[rest])
         return self.molam_.predict_proba(X)
+
+
+def _expand_proba(proba: np.ndarray, classes: np.ndarray, n_classes: int, floor: float = 1e-6) -> np.ndarray:
+    """A classifier's probabilities over the classes it saw -> all K columns (absent ones at ``floor``)."""
+    out = np.full((len(proba), n_classes), floor)
+    out[:, classes] = np.maximum(proba, floor)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def text_expert_log_proba(X: np.ndarray, labelled_pos: np.ndarray, labelled_y: np.ndarray, n_classes: int,
+                          c_grid=(0.1, 1.0, 10.0, 100.0), cv: int = 5, random_state: int = 0) -> np.ndarray:
+    """log p_text(k|x) (n, K) of a multinomial logistic regression on text embeddings ``X`` (n, d),
+    trained on the labelled rows only. C is chosen from ``c_grid`` by k-fold log-loss on the labelled
+    rows; the labelled rows get their OUT-OF-FOLD probabilities (a weight fitted on them must not see
+    the text expert's in-sample fit), every other row the fit on all labelled rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(labelled_y, dtype=np.int64)
+    if len(np.unique(y)) < 2:  # one class seen: the text expert has nothing to say
+        return np.full((len(X), n_classes), -np.log(n_classes))
+    n_splits = max(2, min(int(cv), len(y)))
+    counts = np.bincount(y)
+    present = counts[counts > 0]
+    splitter = (StratifiedKFold(n_splits, shuffle=True, random_state=random_state) if present.min() >= n_splits
+                else KFold(n_splits, shuffle=True, random_state=random_state))
+    folds = list(splitter.split(np.zeros(len(y)), y))
+    XL = X[labelled_pos]
+
+    def fit(C, rows):
+        return LogisticRegression(C=C, max_iter=2000).fit(XL[rows], y[rows])
+
+    with threadpool_limits(limits=1):
+        oof_by_c = {}
+        for C in c_grid:
+            oof = np.zeros((len(y), n_classes))
+            for train, test in folds:
+                if len(np.unique(y[train])) < 2:
+                    oof[test] = 1.0 / n_classes
+                    continue
+                model = fit(C, train)
+                oof[test] = _expand_proba(model.predict_proba(XL[test]), model.classes_, n_classes)
+            oof_by_c[C] = oof
+        best = min(c_grid, key=lambda C: -np.log(oof_by_c[C][np.arange(len(y)), y]).mean())
+        full = fit(best, np.arange(len(y)))
+        proba = _expand_proba(full.predict_proba(X), full.classes_, n_classes)
+    proba[labelled_pos] = oof_by_c[best]
+    return np.log(proba)
+
+
+class TextAwareStackingAnnotator(StackingAnnotator):
+    """``stack-text`` (ours, beyond the paper): the log-linear pool with one more expert, a text
+    classifier on the AL encoder's embeddings (`text_expert_log_proba`), whose log-probabilities
+    enter as one more feature map with its own weight. Everything (the text classifier, its C, the
+    pool's weights and L2) is fitted on the labelled set only; the loop passes ``text_features``
+    (n, d) aligned with the probe table's rows."""
+
+    needs_text_features = True
+
+    def __init__(self, text_features: np.ndarray | None = None, text_c_grid=(0.1, 1.0, 10.0, 100.0), **kwargs):
+        super().__init__(pseudo_labelling=False, **kwargs)
+        self.text_features = text_features
+        self.text_c_grid = text_c_grid
+        self.name = "stack-text"
+
+    def _fit_proba(self, table, labelled_pos, labelled_y):
+        if self.text_features is None or len(self.text_features) != len(table):
+            got = None if self.text_features is None else len(self.text_features)
+            raise DataError(f"stack-text needs text_features with one row per probe row ({len(table)}), got {got}")
+        K = table.n_labels
+        log_text = text_expert_log_proba(self.text_features, labelled_pos, labelled_y, K, self.text_c_grid,
+                                         self.cv, self.random_state)
+        F = np.concatenate([pool_maps(table.z, table.c), log_text[:, None, :]], axis=1)
+        self.pool_ = LogLinearPool(self.l2, self.l2_grid, self.cv, K, self.random_state).fit(F[labelled_pos], labelled_y)
+        return self.pool_.predict_proba(F)
+
+    def __repr__(self) -> str:
+        return f"TextAwareStackingAnnotator(l2={self.l2!r}, cv={self.cv!r}, text_c_grid={self.text_c_grid!r})"

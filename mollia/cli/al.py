@@ -51,6 +51,20 @@ def register(subparsers) -> None:
     p.add_argument("--device", default=d.device)
     p.add_argument("--strategy-params", type=_json_dict, default={}, help="JSON object for make_strategy")
     p.add_argument("--annotator-params", type=_json_dict, default={}, help="JSON object for make_annotator")
+    beyond = p.add_argument_group("beyond the paper", "noise-aware training and a hybrid human budget "
+                                  "(mollia.al.noisy, mollia.al.budget: sources cited there)")
+    beyond.add_argument("--label-loss", default=d.label_loss, choices=("ce", "soft", "gce", "sce", "bootstrap"),
+                        help="loss on annotated items: ce (the paper), soft (annotator posterior), gce, sce, bootstrap")
+    beyond.add_argument("--loss-params", type=_json_dict, default={},
+                        help="JSON: gce_q, sce_alpha, sce_beta, sce_log_zero, bootstrap_beta, small_loss_ramp")
+    beyond.add_argument("--confidence-weighting", action="store_true",
+                        help="weight each annotated item by the annotator's probability of its label")
+    beyond.add_argument("--small-loss-forget", type=float, default=d.small_loss_forget,
+                        help="co-teaching small-loss selection: share of annotated items dropped (0 = off)")
+    beyond.add_argument("--human-budget", type=int, default=d.human_budget,
+                        help="h: items per iteration labelled by the human oracle (the most doubtful; 0 = none)")
+    beyond.add_argument("--human-route", default=d.human_route, choices=("discrepancy", "disagreement", "confidence"),
+                        help="doubt score that picks the h items")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_al)
@@ -66,7 +80,10 @@ def config_from_args(args: argparse.Namespace):
                     lambda_end=args.lambda_end, batch_size=args.batch_size, initial=args.initial, lr=args.lr,
                     epochs=args.epochs, patience=args.patience, train_batch_size=args.train_batch_size,
                     pool_size=args.pool_size, device=args.device, strategy_params=args.strategy_params,
-                    annotator_params=args.annotator_params)
+                    annotator_params=args.annotator_params, label_loss=args.label_loss,
+                    loss_params=args.loss_params, confidence_weighting=args.confidence_weighting,
+                    small_loss_forget=args.small_loss_forget, human_budget=args.human_budget,
+                    human_route=args.human_route)
 
 
 def cmd_al(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mollia.al.loss import robust_loss
+from mollia.al.noisy import TrainingObjective
 
 
 class MLPHead(nn.Module):
@@ -107,16 +107,25 @@ class TorchBackbone:
 
     # -- training --------------------------------------------------------------------------------
     def fit(self, positions: np.ndarray, targets: np.ndarray, weights: np.ndarray, negatives: np.ndarray,
-            lam: float, val_positions: np.ndarray, val_labels: np.ndarray, seed: int) -> "TorchBackbone":
+            lam: float, val_positions: np.ndarray, val_labels: np.ndarray, seed: int, *,
+            objective: TrainingObjective | None = None, soft_targets: np.ndarray | None = None,
+            trusted: np.ndarray | None = None) -> "TorchBackbone":
         """Cold-start training with the robust loss (Eq. 9) on the labelled items.
 
         ``targets`` y+ (n,), ``weights`` W_d (n,), ``negatives`` (n, K) bool y-, ``lam`` lambda.
+        ``objective`` (default: Eq. 9 itself) may swap the CE term for a noisy-label loss
+        (`mollia.al.noisy`), which may read ``soft_targets`` (n, K) and ``trusted`` (n,) bool.
         Early stopping on validation micro-F1 (ground truth of the validation split, as the paper).
         """
+        objective = objective or TrainingObjective()
         positions = np.asarray(positions, dtype=np.int64)
         y = torch.as_tensor(np.asarray(targets, dtype=np.int64), device=self.device)
         w = torch.as_tensor(np.asarray(weights, dtype=np.float32), device=self.device)
         neg = torch.as_tensor(np.asarray(negatives, dtype=bool), device=self.device)
+        soft = None if soft_targets is None else torch.as_tensor(np.asarray(soft_targets, dtype=np.float32),
+                                                                 device=self.device)
+        trust = torch.zeros(len(positions), dtype=torch.bool, device=self.device) if trusted is None else \
+            torch.as_tensor(np.asarray(trusted, dtype=bool), device=self.device)
         val_y = torch.as_tensor(np.asarray(val_labels, dtype=np.int64), device=self.device)
         with seeded_torch(seed, self.device):
             net = self._build_net().to(self.device)
@@ -126,13 +135,14 @@ class TorchBackbone:
             order_gen = torch.Generator().manual_seed(int(seed))
             best_f1, best_state, since_best = -1.0, None, 0
             self.history_ = []
-            for _epoch in range(self.epochs):
+            for epoch in range(self.epochs):
                 net.train()
                 perm = torch.randperm(len(positions), generator=order_gen).numpy()
                 for start in range(0, len(perm), self.batch_size):
                     rows = perm[start:start + self.batch_size]
                     logits = net.head(self._features(net, positions[rows]))
-                    loss = robust_loss(logits, y[rows], w[rows], neg[rows], lam)
+                    loss = objective(logits, y[rows], w[rows], neg[rows], lam, epoch=epoch, trusted=trust[rows],
+                                     soft=None if soft is None else soft[rows])
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
