@@ -107,7 +107,7 @@ def test_table2_cli_prints_and_writes_json_atomically(paper_dir, tmp_path, capsy
 
 
 def test_study_pipeline_writes_metrics_and_figures(trec_subset, tmp_path):
-    from mollia.annotators.pipeline import run_annotation_study
+    from mollia.study.annotation import run_annotation_study
 
     table, truth = trec_subset
     probes_file = table.save(tmp_path / "trec_subset.npz")  # a probe-table file: ground truth from the dataset

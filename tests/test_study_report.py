@@ -141,7 +141,7 @@ def test_report_cli(fixture_results, tmp_path, capsys):
 
 
 def test_vote_single_llm_rows_carry_the_papers_single_llm_numbers():
-    from mollia.study import paper_reference as paper
+    from mollia.study import paper
 
     # the paper's single-LLM Table 2 rows are argmax c (Yi on TREC .7682): llm-vote rows get them too
     assert paper.paper_value(paper.TABLE2, "llm-vote:yi-1.5-9b-chat", "trec") == 0.7682
@@ -151,3 +151,24 @@ def test_vote_single_llm_rows_carry_the_papers_single_llm_numbers():
     assert paper.TABLE2_LABELS["llm-vote:yi-1.5-9b-chat"] == "YI (vote)"
     order = paper.TABLE2_ORDER
     assert order.index("llm-vote:yi-1.5-9b-chat") == order.index("llm:yi-1.5-9b-chat") + 1
+
+
+def test_one_paper_lookup_resolves_names_one_way():
+    from mollia.annotators.molam import hyperparameters_for
+    from mollia.study import paper
+    from mollia.study.annotation import table2_frame
+
+    # full name, short name and vote form are one row; another model of the same family is not the paper's
+    assert paper.paper_value(paper.TABLE2, "llm:gemma-2-9b-it", "imdb") == 0.9373
+    assert paper.paper_value(paper.TABLE2, "llm:gemma", "imdb") == 0.9373
+    assert paper.paper_value(paper.TABLE2, "llm:gemma-3-270m", "imdb") is None  # the old prefix match said .9373
+    assert paper.paper_value(paper.TABLE2, "molam", "my-own-data") is None
+    assert paper.paper_value(paper.TABLE3, "false_negative", "trec") == 0.0001
+    assert paper.paper_value(paper.TABLE5, "max_depth", "trec") == hyperparameters_for("trec")["max_depth"] == 6
+    # notebook 02's table uses the same lookup as the report
+    frame = table2_frame({"llm:gemma-3-270m": {"mean": 0.5, "std": 0.0, "per_seed": [0.5]},
+                          "llm-vote:yi": {"mean": 0.75, "std": 0.0, "per_seed": [0.75]}}, "trec")
+    import math
+
+    first, second = frame["paper"].tolist()
+    assert (first is None or math.isnan(first)) and second == 0.7682

@@ -24,7 +24,7 @@ def cmd_table2(args: argparse.Namespace) -> int:
     from mollia.annotators.evaluate import DEFAULT_METHODS, evaluate
     from mollia.annotators.loading import load_ground_truth, load_probes_any
     from mollia.annotators.registry import accepted_params, spec_of
-    from mollia.annotators.report import format_table2
+    from mollia.study.annotation import format_table2
     from mollia.atomic import write_json
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(DEFAULT_METHODS)

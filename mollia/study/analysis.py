@@ -122,7 +122,7 @@ def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequ
 
 
 def negative_label_frame(result: dict) -> pd.DataFrame:
-    from mollia.study.paper_reference import TABLE3, paper_value
+    from mollia.study.paper import TABLE3, paper_value
 
     neg = result["negative_labels"]
     return pd.DataFrame([{"dataset": result["dataset"], "annotator": result["annotator"],

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from mollia.errors import UnknownNameError
+from mollia.study.paper import TABLE4
 
 # Table 4: MoLAM always on; (negative learning, annotation discrepancy)
-ABLATION_VARIANTS: dict[str, tuple[bool, bool]] = {"A": (True, True), "B": (True, False), "C": (False, True),
-                                                   "D": (False, False)}
+ABLATION_VARIANTS: dict[str, tuple[bool, bool]] = dict(TABLE4)
 ABLATION_LABELS = {"A": "A: NL + AD", "B": "B: NL only", "C": "C: AD only", "D": "D: neither"}
 
 

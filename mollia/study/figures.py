@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mollia.atomic import atomic_path  # noqa: E402
-from mollia.study import paper_reference as paper  # noqa: E402
+from mollia.study import paper  # noqa: E402
 from mollia.study.experiments import ABLATION_LABELS  # noqa: E402
 from mollia.study.tables import DEFAULT_ROBUST  # noqa: E402
 

@@ -17,7 +17,7 @@ import pandas as pd
 from mollia.atomic import write_json, write_text
 from mollia.study import figures, tables
 from mollia.study.claims import check_claims
-from mollia.study import paper_reference as paper
+from mollia.study import paper
 from mollia.study.collect import Collected, cell_costs, collect
 
 TABLE_TITLES = {

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS
-from mollia.study import paper_reference as paper
+from mollia.study import paper
 from mollia.study.collect import CONFIG_COLUMNS, Collected, summarise_seeds
 
 DEFAULT_ROBUST = {"alpha": paper.SETTINGS["alpha"], "lambda_start": paper.SETTINGS["lambda_start"],

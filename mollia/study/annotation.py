@@ -1,4 +1,4 @@
-"""One dataset's whole annotation study (the body of notebook 02): Table 2 beside the paper's
+"""Notebook 02: one dataset's whole annotation study: Table 2 beside the paper's
 numbers, Table 3 (negative labels), Table 5 (hyperparameters used), Fig. 12 (qualitative
 examples) and the reliability of each method's probabilities; writes ``out_dir/metrics.json``
 (``kind: "annotation"``) atomically and figures under ``out_dir`` (or `figures_root()`).
@@ -7,19 +7,20 @@ examples) and the reliability of each method's probabilities; writes ``out_dir/m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from mollia.annotators.evaluate import align_ground_truth, run_protocol, summarise
 from mollia.annotators.loading import load_ground_truth, load_probes_any, load_texts, resolve_probes_dir
 from mollia.annotators.molam import DEFAULT_SIGMA, hyperparameters_for
 from mollia.annotators.negatives import DEFAULT_DELTA, negative_label_rates, negative_labels
 from mollia.annotators.qualitative import draw_examples, find_examples, format_example
-from mollia.annotators.reference import PAPER_TABLE3, paper_value
 from mollia.annotators.reliability import expected_calibration_error, plot_reliability
 from mollia.atomic import write_json
 from mollia.errors import DataError
+from mollia.study import paper
 
 SCHEMA = 1
 
@@ -72,18 +73,44 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
             figures["fig12"] = str(draw_examples(examples, out_dir / f"fig12_{dataset}.png",
                                                  title=f"{dataset}: MoLAM right, LLMs-L and LLMs-V wrong"))
     table5 = {"dataset": dataset, **hyperparameters_for(dataset), "sigma": DEFAULT_SIGMA, "delta": DEFAULT_DELTA}
-    paper = {m: paper_value(m, dataset) for m in methods}
+    paper_table2 = {m: paper.paper_value(paper.TABLE2, m, dataset) for m in methods}
     metrics = {
         "schema": SCHEMA, "kind": "annotation", "dataset": dataset, "done": True,
         "params": {"dataset": dataset, "probes_dir": str(probes_dir), "methods": methods, "seeds": seeds,
                    "n_labelled": n_labelled, "n_jobs": n_jobs,
                    "method_params": params},
         "n_items": len(table), "models": list(table.models), "label_names": list(table.label_names),
-        "results": results, "paper_table2": paper,
+        "results": results, "paper_table2": paper_table2,
         "negative_labels": {"default_rule": "all", "delta": DEFAULT_DELTA, "rates": table3,
-                            "paper_table3": {k: v.get(dataset) for k, v in PAPER_TABLE3.items()}},
+                            "paper_table3": {f"{k}_rate": paper.paper_value(paper.TABLE3, k, dataset)
+                                             for k in ("true_negative", "false_negative")}},
         "calibration_ece": {"seed": first_seed, "ece": calibration},
         "hyperparameters": table5, "examples": examples, "figures": figures,
     }
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def table2_frame(results: Mapping[str, Mapping[str, Any]], dataset: str) -> pd.DataFrame:
+    """One row per method: ours (mean, std, seeds) and the paper's reported value, with the difference."""
+    rows = []
+    for method, r in results.items():
+        ref = paper.paper_value(paper.TABLE2, method, dataset)
+        mean = r.get("mean")
+        rows.append({"method": method, "mean": mean, "std": r.get("std"), "seeds": len(r.get("per_seed", [])),
+                     "paper": ref, "ours - paper": None if mean is None or ref is None else mean - ref,
+                     "note": r.get("skipped", "")})
+    return pd.DataFrame(rows)
+
+
+def format_table2(results: Mapping[str, Mapping[str, Any]], dataset: str) -> str:
+    lines = [f"Table 2 ({dataset}): annotation accuracy on the items outside each seed's labelled set",
+             f"{'method':<22}{'ours (mean ± std)':>20}{'paper':>9}{'diff':>9}  note"]
+    for method, r in results.items():
+        ref = paper.paper_value(paper.TABLE2, method, dataset)
+        mean, std = r.get("mean"), r.get("std")
+        ours = "—" if mean is None else f"{mean:.4f} ± {std:.4f}"
+        paper_s = "" if ref is None else f"{ref:.4f}"
+        diff = "" if mean is None or ref is None else f"{mean - ref:+.4f}"
+        lines.append(f"{method:<22}{ours:>20}{paper_s:>9}{diff:>9}  {r.get('skipped', '')}")
+    return "\n".join(lines)
