@@ -71,6 +71,24 @@ def test_perturbed_proba_relative_noise_leaves_model_unchanged():
     assert np.array_equal(model.predict_proba(idx), clean)
 
 
+def test_perturbed_proba_perturbs_weights_only_never_biases():
+    """Li et al. perturb each module's weight, W + scale * ||W|| * Z / ||Z||, and leave biases alone.
+    With every weight zero (so the relative noise on it is zero) and biases non-zero, the output
+    must not move at all; perturbing the biases too would move it."""
+    model, _, _ = _fitted_head()
+    state = model.state_dict()
+    for name in state:
+        if name.endswith("weight"):
+            state[name] = torch.zeros_like(state[name])
+    assert any(name.endswith("bias") and state[name].abs().sum() > 0 for name in state)
+    model.load_state_dict(state)
+    idx = np.arange(30)
+    noisy = model.perturbed_proba(idx, 0.5, 4, np.random.default_rng(0))
+    np.testing.assert_array_equal(noisy, np.broadcast_to(model.predict_proba(idx), noisy.shape))
+    names = {n for n, p in model.net_.named_parameters() if any(p is q for q in model._perturbable(model.net_))}
+    assert names == {"head.hidden.weight", "head.out.weight"}
+
+
 @pytest.mark.parametrize("name", ["random", "coreset", "bemps", "noise_stability", "entropy", "margin"])
 def test_every_strategy_queries_the_head_backbone(name):
     model, _, _ = _fitted_head()

@@ -293,6 +293,8 @@ def test_kill_between_state_and_metrics_is_repaired(problem, tmp_path):
 
 
 def test_real_annotator_fit_is_cached_on_disk(problem, tmp_path, monkeypatch):
+    """Cached per annotator, params, probes, initial set AND annotator code version."""
+    import mollia.al.annotate as annotate
     import mollia.annotators
     from mollia.al.annotate import annotate_pool
 
@@ -308,6 +310,9 @@ def test_real_annotator_fit_is_cached_on_disk(problem, tmp_path, monkeypatch):
     other = LabelledSet(ids=np.arange(10), labels=(dataset.labels[:10] + 1) % 4)  # other labels: other key
     annotate_pool("llms-v", pool, other, probes, 4, None)
     assert calls == ["llms-v", "llms-v"]
+    monkeypatch.setattr(annotate, "annotator_code_version", lambda folder=None: "a-later-version")
+    annotate_pool("llms-v", pool, initial, probes, 4, None)
+    assert calls == ["llms-v", "llms-v", "llms-v"]  # other code: the earlier fit is not replayed
 
 
 # micro-F1, added-label accuracy and y- count per iteration of config(strategy=..., iterations=3) on the
@@ -373,3 +378,20 @@ def test_the_run_seed_reaches_the_annotator(problem, tmp_path, monkeypatch):
     annotate_pool("molam", pool, initial, probes, 4, None, {"random_state": 3}, seed=7)
     annotate_pool("llms-v", pool, initial, probes, 4, None, seed=7)  # takes no random_state
     assert seen == [{"random_state": 7}, {"random_state": 3}, {}]
+
+
+def test_annotator_code_version_follows_the_source(tmp_path):
+    from mollia.al.annotate import annotator_code_version
+
+    pkg = tmp_path / "annotators"
+    pkg.mkdir()
+    (pkg / "molam.py").write_text("SIGMA = 0.9\n")
+    before = annotator_code_version(pkg)
+    assert annotator_code_version(pkg) == before  # deterministic
+    (pkg / "molam.py").write_text("SIGMA = 0.8\n")
+    assert annotator_code_version(pkg) != before
+    (pkg / "molam.py").write_text("SIGMA = 0.9\n")
+    (pkg / "extra.py").write_text("\n")
+    assert annotator_code_version(pkg) != before  # a new module counts too
+    assert len(annotator_code_version()) == 16  # the shipped package's own source
+

@@ -94,14 +94,33 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
     return ann
 
 
+def annotator_code_version(folder: Path | None = None) -> str:
+    """A digest of the annotators' source (every ``*.py`` under ``mollia/annotators``, by relative
+    path and content): a cached annotation is only reused by the code that computed it, so a change
+    to MoLAM, an ensemble or a baseline invalidates the cache instead of replaying stale labels."""
+    folder = Path(__file__).resolve().parents[1] / "annotators" if folder is None else Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
 def annotation_cache_path(annotator: str, params: dict, table: ProbeTable, initial: LabelledSet,
-                          text_features: np.ndarray | None = None) -> Path:
+                          text_features: np.ndarray | None = None, code_version: str | None = None) -> Path:
     """``mollia_home()/annotations/<annotator>-<key>.npz``; the key hashes everything the fitted
-    annotator depends on: its name and params, the probes (ids, z, c) and the initial set's ids and
-    labels. Fitting MoLAM takes a minute on a CPU; every strategy of a seed shares one fit."""
+    annotator depends on: its name and params, the probes (ids, z, c), the initial set's ids and
+    labels, and the annotators' code version (`annotator_code_version`, the default) with the
+    package version. Fitting MoLAM takes a minute on a CPU; every strategy of a seed shares one fit."""
+    from mollia import __version__
+
+    code_version = annotator_code_version() if code_version is None else str(code_version)
     digest = hashlib.sha256()
     digest.update(json.dumps({"annotator": annotator, "params": params, "models": list(table.models),
-                              "labels": list(table.label_names)}, sort_keys=True, default=str).encode())
+                              "labels": list(table.label_names), "mollia": __version__,
+                              "code_version": code_version}, sort_keys=True, default=str).encode())
     arrays = [np.asarray(table.item_ids), table.z, table.c, np.asarray(initial.ids), np.asarray(initial.labels)]
     if text_features is not None:
         arrays.append(np.asarray(text_features, dtype=np.float32))

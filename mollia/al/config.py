@@ -24,7 +24,10 @@ DEFAULT_LR = {"head": 1e-3, "finetune": 5e-5}
 
 # the beyond-the-paper fields and their defaults (left out of the recorded params while at them)
 BEYOND_DEFAULTS: dict[str, Any] = {"label_loss": "ce", "loss_params": {}, "confidence_weighting": False,
-                                   "small_loss_forget": 0.0, "human_budget": 0, "human_route": "discrepancy"}
+                                   "small_loss_forget": 0.0, "human_budget": 0, "human_route": "discrepancy",
+                                   # not beyond the paper, but added later: left out at its default too,
+                                   # so the params of runs saved before it existed still match
+                                   "negative_reduction": "sum"}
 
 
 class ConfigError(MolliaError, ValueError):
@@ -45,6 +48,8 @@ class ALConfig:
     iterations, initial, batch_size: Algorithm 1 (10 iterations, 50 initial items, B = 50).
     negative_learning, discrepancy: the ablation switches of Table 4 (A: both on ... D: both off).
     alpha: W_d of Eq. 8; lambda_start/lambda_end: the linear lambda of Eq. 9.
+    negative_reduction: Eq. 7 over an item's y-: ``sum`` (the paper's formula) or ``mean`` (the
+    authors' code: mean over y-, then over the batch items that have any; see ``mollia.al.loss``).
     lr (None = backbone default, see DEFAULT_LR), epochs, patience, train_batch_size,
     weight_decay, max_length, hidden_size, dropout: training of the AL model.
     pool_size: optional cap on the pool (a seeded subsample of it); None = the whole pool.
@@ -89,6 +94,7 @@ class ALConfig:
     pool_size: int | None = None
     device: str = "cpu"
     dataset_source: str = "auto"
+    negative_reduction: str = "sum"
     strategy_params: dict[str, Any] = field(default_factory=dict)
     annotator_params: dict[str, Any] = field(default_factory=dict)
     label_loss: str = "ce"
@@ -145,7 +151,7 @@ class ALConfig:
         from mollia.al.noisy import TrainingObjective
 
         return TrainingObjective(label_loss=self.label_loss, small_loss_forget=float(self.small_loss_forget),
-                                 **self.loss_params)
+                                 negative_reduction=self.negative_reduction, **self.loss_params)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "ALConfig":
@@ -193,6 +199,9 @@ class ALConfig:
             raise ConfigError(f"pool_size must be an integer >= initial ({self.initial}), got {self.pool_size!r}")
         if self.device not in ("cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise ConfigError(f"device must be 'cpu' or 'cuda[:n]', got {self.device!r}")
+        if self.negative_reduction not in ("sum", "mean"):
+            raise ConfigError(f"negative_reduction must be 'sum' (Eq. 7) or 'mean' (the authors' code), "
+                              f"got {self.negative_reduction!r}")
         if self.dataset_source not in ("auto", "offline", "hub"):
             raise ConfigError(f"dataset_source must be auto, offline or hub, got {self.dataset_source!r}")
         if not isinstance(self.strategy_params, dict) or not isinstance(self.annotator_params, dict):

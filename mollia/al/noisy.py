@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mollia.al.loss import negative_learning_loss
+from mollia.al.loss import NEGATIVE_REDUCTIONS, negative_term
 from mollia.errors import MolliaError
 
 LABEL_LOSSES = ("ce", "soft", "gce", "sce", "bootstrap")
@@ -121,10 +121,13 @@ class TrainingObjective:
     sce_log_zero: float = LOSS_PARAM_DEFAULTS["sce_log_zero"]
     bootstrap_beta: float = LOSS_PARAM_DEFAULTS["bootstrap_beta"]
     small_loss_ramp: int = LOSS_PARAM_DEFAULTS["small_loss_ramp"]
+    negative_reduction: str = "sum"  # Eq. 7 over y-: "sum" (the paper) or "mean" (the authors' code)
 
     def __post_init__(self) -> None:
         if self.label_loss not in LABEL_LOSSES:
             raise MolliaError(f"unknown label loss {self.label_loss!r}; known: {', '.join(LABEL_LOSSES)}")
+        if self.negative_reduction not in NEGATIVE_REDUCTIONS:
+            raise MolliaError(f"negative_reduction must be one of {NEGATIVE_REDUCTIONS}, got {self.negative_reduction!r}")
         if not 0.0 <= float(self.small_loss_forget) < 1.0:
             raise MolliaError(f"small_loss_forget must be in [0, 1), got {self.small_loss_forget}")
 
@@ -153,7 +156,7 @@ class TrainingObjective:
             neg = negatives.clone()
             neg[torch.arange(len(targets), device=neg.device), targets] = False  # never push away from y+
             if bool(neg.any()):
-                item = item + float(lam) * negative_learning_loss(logits, neg)
+                item = item + float(lam) * negative_term(logits, neg, self.negative_reduction)
         rate = forget_rate(epoch, self.small_loss_forget, self.small_loss_ramp)
         if rate > 0:
             keep = small_loss_keep(item, trusted, rate)

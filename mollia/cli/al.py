@@ -41,6 +41,8 @@ def register(subparsers) -> None:
     p.add_argument("--alpha", type=float, default=d.alpha, help="W_d of discrepant items (Eq. 8)")
     p.add_argument("--lambda-start", type=float, default=d.lambda_start)
     p.add_argument("--lambda-end", type=float, default=d.lambda_end)
+    p.add_argument("--negative-reduction", default=d.negative_reduction, choices=("sum", "mean"),
+                   help="Eq. 7 over an item's negative labels: sum (the paper, default) or mean (the authors' code)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="query size B")
     p.add_argument("--initial", type=int, default=d.initial, help="initial labelled set size")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: head 1e-3, finetune 5e-5)")
@@ -83,7 +85,8 @@ def config_from_args(args: argparse.Namespace):
                     annotator_params=args.annotator_params, label_loss=args.label_loss,
                     loss_params=args.loss_params, confidence_weighting=args.confidence_weighting,
                     small_loss_forget=args.small_loss_forget, human_budget=args.human_budget,
-                    human_route=args.human_route)
+                    human_route=args.human_route,
+                    negative_reduction=args.negative_reduction)
 
 
 def cmd_al(args: argparse.Namespace) -> int:

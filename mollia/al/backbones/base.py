@@ -74,7 +74,7 @@ class TorchBackbone:
 
     Subclass hooks: ``_build_net()`` (a fresh module with a ``head`` MLPHead attribute, built under
     a seeded RNG), ``_features(net, positions)`` (a (m, d) tensor, with gradients when the caller
-    has them enabled) and ``_perturbable(net)`` (the parameters NoiseStability perturbs).
+    has them enabled) and ``_perturbable(net)`` (the weights NoiseStability perturbs; biases never).
     """
 
     eval_batch_size = 1024
@@ -103,7 +103,9 @@ class TorchBackbone:
         raise NotImplementedError
 
     def _perturbable(self, net: nn.Module) -> list[nn.Parameter]:
-        return [p for p in net.parameters() if p.requires_grad]
+        """The weight tensors NoiseStability perturbs: every trainable module's ``weight``, never a
+        bias (Li et al.'s ``add_noise_to_weights`` touches ``m.weight`` only)."""
+        return [p for name, p in net.named_parameters() if p.requires_grad and name.rsplit(".", 1)[-1] == "weight"]
 
     # -- training --------------------------------------------------------------------------------
     def fit(self, positions: np.ndarray, targets: np.ndarray, weights: np.ndarray, negatives: np.ndarray,
@@ -219,7 +221,8 @@ class TorchBackbone:
 
     @torch.no_grad()
     def perturbed_proba(self, idx, noise_scale: float, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-        """(D, m, K) under ``W + noise_scale * ||W|| * Z / ||Z||`` on a copy (NoiseStability)."""
+        """(D, m, K) under ``W + noise_scale * ||W|| * Z / ||Z||`` on a copy (NoiseStability), for
+        every weight tensor W of `_perturbable` (biases stay as trained)."""
         net = self._net()
         idx = np.asarray(idx, dtype=np.int64)
         gen = torch.Generator().manual_seed(seed_from(rng))

@@ -23,6 +23,19 @@ the (pool x |X'|) matrix (1e5 x 9.4e3 at 100k). With the small Gram matrix
 low-dimensional rows of ``F U diag(sqrt(lam))``, so k-means on the latter is k-means on the
 former. ``tests/test_strategies_bemps.py`` checks ``rr`` against a direct transcription of the
 authors' tensor code.
+
+What "exact" covers. The scores ``rr`` (and the ranking by their sum) are exact: the same numbers
+as the authors' tensors, to float rounding. The batch is NOT the authors' batch: k-means is a
+seeded local search (one initialisation, run in float32 on the equivalent low-dimensional rows),
+and duplicate nearest points are resolved by taking the next nearest (`nearest_distinct`) where
+the authors' code fills the batch at random; the same seed gives the same batch here, not the one
+their code would pick.
+
+Posterior samples. The BEMPS authors draw the E models of the posterior as a deep ensemble
+(independently trained networks); here they are E Monte-Carlo-dropout masks of the one trained
+model's head (``predict_proba_samples``), which is one training instead of E but a narrower
+posterior (the encoder is shared; only the head's units are dropped), so CoreMSE's disagreement
+terms are smaller than an ensemble's would be.
 """
 
 from __future__ import annotations
