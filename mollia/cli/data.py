@@ -51,7 +51,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _summary(ds: Dataset, n: int) -> None:
     sizes = ds.split_sizes()
     print(f"dataset: {ds.name}  (source {ds.source})")
-    print(f"items: {len(ds)}  train {sizes['train']}, validation {sizes['validation']}, test {sizes['test']}")
+    print(f"items: {len(ds)}  train {sizes['train']}, validation {sizes['validation']}, test {sizes['test']}"
+          + (f", excluded {sizes['excluded']} (text also in another split)" if "excluded" in sizes else ""))
     counts = pd.Series(ds.labels).value_counts()
     print("labels: " + ", ".join(f"{k}={name} ({int(counts.get(k, 0))})" for k, name in enumerate(ds.label_names)))
     if n > 0:

