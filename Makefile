@@ -13,7 +13,7 @@ EXTRAS ?= dev,slurm
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.mollia-installed
 
-.PHONY: venv demo test clean-venv
+.PHONY: venv demo test test-slurm clean-venv
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: venv
 
 test: venv
 	$(VPY) -m pytest -q
+
+# the SLURM tests on a real cluster: starts a single-node one (scripts/slurm_local.sh) if none answers,
+# stops it after; skips, saying why, where SLURM is not installed
+test-slurm: venv
+	PY=$(VPY) scripts/test_slurm.sh
 
 clean-venv:
 	rm -rf $(VENV)

@@ -247,8 +247,11 @@ def test_submitit_local_executor_runs_cells(tmp_path, toy):
     nb, log = toy
     root = tmp_path / "results"
     grid = load_grid(write_grid(tmp_path / "g.yaml", [{"name": "s", "notebook": str(nb), "sweep": {"x": [7, 8]}}]))
-    results = run_grid(grid, backend="slurm", root=root, progress=False, out=lambda *_: None, cluster="local",
-                       cpus_per_task=1, timeout_min=5)
+    from mollia.study.grid import Resources
+    from mollia.study.slurm import run_grid_slurm
+
+    results = run_grid_slurm(grid, Resources(cpus=1, mem_gb=1, time_min=5), cluster="local", root=root,
+                             out=lambda *_: None)
     assert sorted(r.status for r in results) == ["done", "done"]
     assert all(is_done(c, root) for c in plan(grid)[0])
     assert (root / ".submitit").is_dir()

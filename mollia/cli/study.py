@@ -18,10 +18,16 @@ def register(subparsers) -> None:
     p.add_argument("--cores", type=int, default=None, help="cores to share among jobs (default: all)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per cell before it is killed")
     p.add_argument("--slurm-cluster", default=None, help="submitit cluster: None=auto (slurm), local, debug")
-    p.add_argument("--slurm-partition", default=None)
-    p.add_argument("--slurm-cpus", type=int, default=4)
-    p.add_argument("--slurm-gpus", type=int, default=0)
-    p.add_argument("--slurm-time", type=int, default=240, help="minutes per cell")
+    # defaults for every stage; a stage's `resources:` in the grid file overrides them
+    p.add_argument("--slurm-partition", default=None, help="partition (default: the cluster's default)")
+    p.add_argument("--slurm-cpus", type=int, default=4, help="CPUs per cell")
+    p.add_argument("--slurm-mem", type=float, default=32, help="GB of memory per cell")
+    p.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per cell")
+    p.add_argument("--slurm-time", type=int, default=240, help="minutes per cell (SLURM stops it after that)")
+    p.add_argument("--slurm-array-parallelism", type=int, default=64, help="cells of one stage running at once")
+    p.add_argument("--slurm-poll", type=float, default=30.0, help="most seconds between two queue checks")
+    p.add_argument("--probe-s-per-item", type=float, default=None,
+                   help="GPU seconds per probed item per LLM, for the --dry-run estimate (default: a stated assumption)")
     p.set_defaults(func=cmd_grid)
 
     p = subparsers.add_parser("report", help="rebuild Tables 2-6 and Figs. 4-12 from results/**/metrics.json")
@@ -40,16 +46,25 @@ def register(subparsers) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    from mollia.study.grid import load_grid
-    from mollia.study.runner import run_grid
+    from mollia.study.grid import Resources, load_grid
 
     grid = load_grid(args.grid)
-    options = {}
     if args.backend == "slurm":
-        options = {"cluster": args.slurm_cluster, "partition": args.slurm_partition, "cpus_per_task": args.slurm_cpus,
-                   "gpus_per_node": args.slurm_gpus, "timeout_min": args.slurm_time}
-    run_grid(grid, jobs=args.jobs, backend=args.backend, dry_run=args.dry_run, only=args.only, root=args.results,
-             cores=args.cores, timeout=args.timeout, **options)
+        from mollia.study.slurm import require_sbatch, run_grid_slurm
+
+        if args.slurm_cluster is None and not args.dry_run:
+            require_sbatch()
+        defaults = Resources(cpus=args.slurm_cpus, mem_gb=args.slurm_mem, gpus=args.slurm_gpus,
+                             time_min=args.slurm_time, partition=args.slurm_partition,
+                             array_parallelism=args.slurm_array_parallelism)
+        run_grid_slurm(grid, defaults, cluster=args.slurm_cluster, dry_run=args.dry_run, only=args.only,
+                       root=args.results, timeout=args.timeout, poll_s=args.slurm_poll,
+                       probe_s_per_item=args.probe_s_per_item)
+        return 0
+    from mollia.study.runner import run_grid
+
+    run_grid(grid, jobs=args.jobs, dry_run=args.dry_run, only=args.only, root=args.results, cores=args.cores,
+             timeout=args.timeout)
     return 0
 
 

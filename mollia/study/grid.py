@@ -20,9 +20,15 @@ Each stage names one notebook, the parameters fixed for all its cells and the sw
           - {dataset: [trec, bbc_news], n: [40, 20]}
         include:                              # optional: extra cells, each merged over params
           - {dataset: rotten_tomatoes, seed: 0}
+        resources:                            # optional: what one cell asks a cluster for (SLURM backend)
+          {cpus: 4, mem_gb: 32, gpus: 1, time_min: 120, partition: gpu, array_parallelism: 16}
 
 Shared blocks: a top-level key starting with ``x-`` holds a YAML anchor (``x-al: &al {...}``)
 that stages reuse with ``params: {<<: *al, seed: 1}`` (plain YAML merge keys).
+
+``resources`` (all keys optional; the ``--slurm-*`` options of ``mollia grid`` fill the rest):
+cpus per cell, mem_gb, gpus per cell, time_min (SLURM kills a cell past it), partition, and
+array_parallelism (at most this many of the stage's cells run at once). The local backend ignores them.
 
 Built-in variables: ``${paper_probes_dir}`` ($MOLLIA_PAPER_PROBES, else
 mollia_home()/"paper-probes"), ``${mollia_home}``, ``${results_root}``. A string that is
@@ -58,7 +64,7 @@ class GridError(MolliaError, ValueError):
 
 RUNNER_PARAMS = ("out_dir",)  # set by the runner, never by a grid
 _STAGE_KEYS = {"name", "notebook", "params", "sweep", "zip", "include", "requires_path", "unless_path", "description",
-               "after"}
+               "after", "resources"}
 _GRID_KEYS = {"name", "description", "vars", "stages"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -188,6 +194,53 @@ def check_type(param: NotebookParam, value: Any) -> str | None:
 
 # -- grid -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Resources:
+    """What one cell of a stage asks a cluster for; None leaves the choice to the runner's defaults."""
+
+    cpus: int | None = None
+    mem_gb: float | None = None
+    gpus: int | None = None
+    time_min: int | None = None
+    partition: str | None = None
+    array_parallelism: int | None = None
+
+    def over(self, defaults: "Resources") -> "Resources":
+        """These values where given, ``defaults`` elsewhere."""
+        return Resources(**{k: (v if v is not None else getattr(defaults, k)) for k, v in vars(self).items()})
+
+
+# key -> (accepted types, smallest value, what it means); bool is rejected separately (it is an int)
+_RESOURCE_KEYS: dict[str, tuple[tuple[type, ...], float | None, str]] = {
+    "cpus": ((int,), 1, "CPUs per cell"),
+    "mem_gb": ((int, float), 0.001, "memory per cell in GB"),
+    "gpus": ((int,), 0, "GPUs per cell"),
+    "time_min": ((int,), 1, "minutes per cell before SLURM kills it"),
+    "partition": ((str,), None, "SLURM partition"),
+    "array_parallelism": ((int,), 1, "cells of the stage running at once"),
+}
+
+
+def parse_resources(raw: Any, where: str) -> Resources:
+    """A stage's ``resources:`` mapping, checked key by key (unknown keys, wrong types, values out of range)."""
+    if raw is None:
+        return Resources()
+    if not isinstance(raw, dict):
+        raise GridError(f"{where}: 'resources' must be a mapping of {sorted(_RESOURCE_KEYS)}, got {raw!r}")
+    unknown = sorted(set(raw) - set(_RESOURCE_KEYS))
+    if unknown:
+        raise GridError(f"{where}: unknown resource(s) {unknown}; known: "
+                        + ", ".join(f"{k} ({meaning})" for k, (_, _, meaning) in _RESOURCE_KEYS.items()))
+    for key, value in raw.items():
+        types, low, meaning = _RESOURCE_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types) or (isinstance(value, str) and not value.strip()):
+            raise GridError(f"{where}: resource {key!r} ({meaning}) must be "
+                            f"{' or '.join(t.__name__ for t in types)}, got {value!r}")
+        if low is not None and value < low:
+            raise GridError(f"{where}: resource {key!r} ({meaning}) must be at least {low:g}, got {value!r}")
+    return Resources(**raw)
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     notebook: Path
@@ -200,6 +253,7 @@ class Stage:
     unless_path: str | None = None
     # stages whose cells must finish before this one's start (default: every earlier stage)
     after: tuple[str, ...] = ()
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def stem(self) -> str:
@@ -351,7 +405,7 @@ def load_grid(path: str | Path, root: str | Path | None = None) -> Grid:
                             params=dict(s.get("params") or {}), sweep=dict(sweep), zips=list(zips),
                             include=list(s.get("include") or []), requires_path=s.get("requires_path"),
                             description=s.get("description", ""), unless_path=s.get("unless_path"),
-                            after=tuple(after)))
+                            after=tuple(after), resources=parse_resources(s.get("resources"), f"{where} ({s['name']})")))
     return Grid(name=str(raw.get("name", path.stem)), path=path, stages=stages, description=raw.get("description", ""))
 
 

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import yaml
 
@@ -226,11 +226,18 @@ def describe_plan(grid: Grid, cells: list[Cell], skipped: list[str], root: Path 
 
 def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = False, only: Iterable[str] | None = None,
              root: str | Path | None = None, progress: bool = True, out=print, cores: int | None = None,
-             timeout: float | None = None, **backend_options) -> list[CellResult]:
+             timeout: float | None = None,
+             submit_stage: Callable[[list[Cell], Path], list[CellResult]] | None = None) -> list[CellResult]:
     """Validate and expand ``grid``, then run its cells, each after the stages it needs (``after``;
-    default every earlier stage). Raises CellFailed if any cell failed."""
+    default every earlier stage). Raises CellFailed if any cell failed.
+
+    ``backend="slurm"`` runs each stage's unfinished cells through ``submit_stage(cells, root)``, one
+    stage after the other; `mollia.study.slurm.run_grid_slurm` supplies it (this module does not
+    import the SLURM backend)."""
     if backend not in ("local", "slurm"):
         raise MolliaError(f"unknown backend {backend!r}; known: local, slurm")
+    if backend == "slurm" and submit_stage is None:
+        raise MolliaError("the slurm backend runs through mollia.study.slurm.run_grid_slurm (it submits the stages)")
     root = Path(root or results_root()).resolve()
     cells, skipped = plan(grid, only)
     if dry_run:
@@ -252,12 +259,10 @@ def run_grid(grid: Grid, jobs: int = 1, backend: str = "local", dry_run: bool = 
         ran = run_cells(todo, jobs=jobs, root=root, cores=cores, timeout=timeout, progress=progress,
                         after={s.name: s.after for s in grid.stages})
     elif todo and backend == "slurm":
-        from mollia.study.slurm import run_cells_submitit
-
         for stage in grid.stages:  # one job array per stage, in order: a later stage reads an earlier one's output
             group = [c for c in todo if c.stage == stage.name]
             if group:
-                ran.extend(run_cells_submitit(group, root=root, **backend_options))
+                ran.extend(submit_stage(group, root))
     ran_by_cell = {(r.cell.stage, r.cell.key): r for r in ran}  # (submitit returns copies of the cells)
     results = [ran_by_cell.get((c.stage, c.key)) or CellResult(c, "skipped") for c in cells]
     failed = [r for r in results if r.status == "failed"]
