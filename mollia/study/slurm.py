@@ -298,7 +298,9 @@ def run_cells_submitit(cells: list[Cell], root: str | Path, resources: Resources
         n = len(part)
         submitted = executor.map_array(_run_one, part, [str(root)] * n, [resources.cpus] * n, [timeout] * n)
         jobs.extend(submitted)
-        out(f"stage {cells[0].stage}: submitted {n} cells as job array {submitted[0].job_id.split('_')[0]} "
+        # submitit submits a single cell as a plain job, more as an array
+        what = f"job array {submitted[0].job_id.split('_')[0]}" if n > 1 else f"job {submitted[0].job_id}"
+        out(f"stage {cells[0].stage}: submitted {n} cell{'s' if n > 1 else ''} as {what} "
             f"(sbatch {sbatch_options(chunk, n)}); logs in {folder}")
     return _wait_slurm(cells, jobs, poll_s, unknown_after)
 
