@@ -37,7 +37,8 @@ def _cluster() -> dict:
     pytest.importorskip("submitit")
     proc = subprocess.run(["sinfo", "-h", "-o", "%P|%a|%t|%G|%c|%m"], capture_output=True, text=True, timeout=30)
     if proc.returncode != 0 or not proc.stdout.strip():
-        pytest.skip(f"no SLURM cluster answers (sinfo: {(proc.stderr or proc.stdout).strip()[:200]}); "
+        said = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        pytest.skip(f"no SLURM cluster answers (sinfo said: {said[-1][:200] if said else 'nothing'}); "
                     "`make test-slurm` starts one with scripts/slurm_local.sh")
     partitions, default, gres = [], None, ""
     for line in proc.stdout.split():
