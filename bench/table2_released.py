@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from mollia.annotators.evaluate import evaluate
     from mollia.annotators.loading import load_ground_truth, load_probes_any
-    from mollia.annotators.reference import paper_value
+    from mollia.study.paper import TABLE2, paper_value
     from mollia.annotators.registry import accepted_params
     from mollia.atomic import write_json
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
             if r.get("mean") is None:
                 cells.append("— " + r.get("skipped", ""))
                 continue
-            paper = paper_value(method, dataset)
+            paper = paper_value(TABLE2, method, dataset)
             cells.append(f"{r['mean']:.3f} ± {r['std']:.3f}" + ("" if paper is None else f" ({paper:.3f})"))
         record.line(f"| {method} | " + " | ".join(cells) + " |")
     record.write(out)
