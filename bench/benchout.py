@@ -52,6 +52,7 @@ class BenchRecord:
         self.started = _dt.datetime.now(_dt.timezone.utc)
         self.load_start = _load()
         self.nice = os.nice(0)
+        self.commit = _git_commit()  # the code that ran, taken at the start
         self.lines: list[str] = []
 
     def line(self, text: str = "") -> None:
@@ -70,7 +71,7 @@ class BenchRecord:
             f"Python {platform.python_version()}",
             f"- load average at start: {self.load_start}; at end: {_load()} (a shared machine: other jobs ran "
             "beside this one)",
-            f"- code: git {_git_commit()}",
+            f"- code: git {self.commit}",
             "",
         ])
 
