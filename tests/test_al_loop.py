@@ -71,7 +71,7 @@ def test_records_follow_the_schema(problem, tmp_path):
     assert [r["iteration"] for r in m["rows"]] == [0, 1, 2, 3]
     assert [r["n_labelled"] for r in m["rows"]] == [20, 40, 60, 80]
     keys = {"iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
-            "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "flag_precision", "lambda",
+            "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "flag_precision", "accurate_detection", "lambda",
             "wall_s", "peak_memory_mb", "memory_kind", "n_human", "n_human_caught", "trained_label_accuracy",
             "n_validation_labels"}
     for row in m["rows"]:
@@ -86,6 +86,9 @@ def test_records_follow_the_schema(problem, tmp_path):
         assert row["negative_error_rate"] == 0.0  # ... never the truth
         if row["flag_precision"] is not None:
             assert set(row["flag_precision"]) == {"discrepancy", "entropy", "margin", "consistency"}
+        # the paper's Fig. 6 statistic is defined on every annotated batch, for every flag
+        assert set(row["accurate_detection"]) == {"discrepancy", "entropy", "margin", "consistency"}
+        assert all(0 <= v <= row["added_label_accuracy"] for v in row["accurate_detection"].values())
     assert [r["lambda"] for r in m["rows"][1:]] == pytest.approx([0.4, 0.7, 1.0])
 
 

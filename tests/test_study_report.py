@@ -29,6 +29,9 @@ def al_record(base_f1: float, **params) -> dict:
                      "discrepancy_rate": None if it == 0 else 0.2, "discrepancy_precision": None if it == 0 else 0.6,
                      "flag_precision": None if it == 0 else {"discrepancy": 0.6, "entropy": 0.4, "margin": 0.45,
                                                              "consistency": 0.3},
+                     # the paper's Fig. 6 statistic, chosen to rank the flags otherwise than ours
+                     "accurate_detection": None if it == 0 else {"discrepancy": 0.50, "entropy": 0.45,
+                                                                 "margin": 0.44, "consistency": 0.55},
                      "lambda": 0.4, "wall_s": 1.0, "peak_memory_mb": 500.0 + it, "memory_kind": "rss"})
     return {"schema": 1, "kind": "al", "done": True, "params": p, "rows": rows}
 
@@ -89,7 +92,7 @@ def test_collect_dedups_skips_partial_and_groups_kinds(fixture_results):
 def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path):
     tables_dir, figs = tmp_path / "tables", tmp_path / "figs"
     out = build_report(fixture_results, tables_dir, figs)
-    for name in ("headline", "table2", "table3", "table4", "table5", "table6", "fig06_flags"):
+    for name in ("headline", "table2", "table3", "table4", "table5", "table6", "fig06_accurate", "fig06_flags"):
         assert (tables_dir / f"{name}.md").exists() and (tables_dir / f"{name}.csv").exists(), name
     t2 = (tables_dir / "table2.md").read_text()
     assert "0.7900 ± 0.0100 (3)" in t2 and "0.8040" in t2  # ours beside the paper's MoLAM on TREC
@@ -120,6 +123,16 @@ def test_report_writes_tables_and_figures_beside_paper(fixture_results, tmp_path
     assert any(v == "holds" for k, v in verdict.items() if k.startswith("Fig. 7: the full met"))  # A 0.80 > D 0.65
     t2_claim = claims[claims["claim"].str.startswith("Table 2")].iloc[0]
     assert t2_claim["verdict"] == "holds" and "llm:yi" in t2_claim["evidence"]  # .79 vs .77 (ours-stack is no LLM)
+    # Fig. 6: the paper's statistic under its name, ours beside it; the verdict follows the paper's
+    accurate = pd.read_csv(tables_dir / "fig06_accurate.csv").query("annotator == 'molam'").set_index("flag")["mean"]
+    assert accurate.to_dict() == pytest.approx({"discrepancy": 0.50, "entropy": 0.45, "margin": 0.44,
+                                                "consistency": 0.55})
+    ours = pd.read_csv(tables_dir / "fig06_flags.csv").query("annotator == 'molam'").set_index("flag")["mean"]
+    assert ours["discrepancy"] == pytest.approx(0.6) and ours["entropy"] == pytest.approx(0.4)
+    fig6 = claims[claims["claim"].str.startswith("Fig. 6")].iloc[0]
+    assert "discrepancy 0.500 vs consistency 0.550" in fig6["evidence"]
+    assert "flag precision: discrepancy 0.600 vs margin 0.450" in fig6["evidence"]
+    assert fig6["verdict"].startswith("does not hold")  # ours alone (.60 > .45) would have said "holds"
     gap = claims[claims["claim"].str.contains("oracle")].iloc[0]
     assert gap["verdict"] == "does not hold" and "gap +0.050" in gap["evidence"]
     assert not out.missing

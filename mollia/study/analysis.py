@@ -1,4 +1,5 @@
-"""Notebook 06's analysis: negative labels (Table 3), flag precision (Fig. 6), examples (Fig. 12).
+"""Notebook 06's analysis: negative labels (Table 3), Fig. 6 (the paper's accurate-detection rate and
+our flag precision), examples (Fig. 12).
 
 The annotators see only the initial labelled set (``n_labelled`` items drawn with ``seed``); the
 ground truth of the other items is used here only to score what they produced.
@@ -20,7 +21,7 @@ from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
 from mollia.study.collect import collect, probe_set
 from mollia.study.figures import format_example  # noqa: F401  (re-exported for the notebook)
-from mollia.study.tables import flag_precision
+from mollia.study.tables import accurate_detection, flag_precision
 
 
 def load_probes_and_truth(probes: str | Path, dataset: str) -> tuple[ProbeTable, np.ndarray, list[str] | None]:
@@ -111,14 +112,18 @@ def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequ
             "labels": {m: names[int(preds[m].loc[p])] for m in [*baselines, annotator]}})
 
     al_folder = Path(al_results) if al_results else results_root() / "03_active_learning"
-    flags = flag_precision(collect(al_folder))
+    collected = collect(al_folder)
+    flags, accurate = flag_precision(collected), accurate_detection(collected)
     if not flags.empty:
         flags = flags[flags["dataset"] == dataset]
+    if not accurate.empty:
+        accurate = accurate[accurate["dataset"] == dataset]
     return {"schema": 1, "kind": "analysis", "dataset": dataset, "probes": str(probes), "probe_set": probe_set(probes),
             "models": list(table.models), "annotator": annotator, "baselines": list(baselines), "seed": seed,
             "n_labelled": n_labelled, "n_items": n, "accuracy": accuracy, "negative_labels": negatives,
             "n_candidates_fig12": int(len(candidates)), "qualitative": examples,
-            "flag_precision": flags.to_dict(orient="records") if not flags.empty else []}
+            "flag_precision": flags.to_dict(orient="records") if not flags.empty else [],
+            "accurate_detection": accurate.to_dict(orient="records") if not accurate.empty else []}
 
 
 def negative_label_frame(result: dict) -> pd.DataFrame:
@@ -137,7 +142,12 @@ def accuracy_frame(result: dict) -> pd.DataFrame:
 
 
 def flag_frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["flag_precision"])
+    """Fig. 6's two statistics per flag: the paper's accurate-detection rate and our flag precision."""
+    parts = [pd.DataFrame(result.get(key) or []).assign(statistic=name)
+             for key, name in (("accurate_detection", "accurate-detection rate (the paper's Fig. 6)"),
+                               ("flag_precision", "flag precision (ours)"))]
+    parts = [p for p in parts if "flag" in p.columns]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def save(result: dict, out_dir: str | Path) -> Path:

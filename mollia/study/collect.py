@@ -77,6 +77,8 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
         row.update({c: r.get(c) for c in ROW_COLUMNS})
         fp = r.get("flag_precision") or {}
         row.update({f"flag_{f}": fp.get(f) for f in FLAGS})
+        ad = r.get("accurate_detection") or {}  # the paper's Fig. 6 statistic (records before it: absent)
+        row.update({f"accurate_{f}": ad.get(f) for f in FLAGS})
         rows.append(row)
     return rows
 
@@ -112,7 +114,7 @@ def collect(root: str | Path) -> Collected:
         df = pd.DataFrame(al_rows)
         for c in ("micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "negative_error_rate",
                   "discrepancy_rate", "discrepancy_precision", "peak_memory_mb", "wall_s",
-                  *(f"flag_{f}" for f in FLAGS)):
+                  *(f"flag_{f}" for f in FLAGS), *(f"accurate_{f}" for f in FLAGS)):
             df[c] = pd.to_numeric(df[c], errors="coerce")
         df["pool_size"] = df["pool_size"].astype(object).where(df["pool_size"].notna(), "all")
         out.al = df

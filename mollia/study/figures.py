@@ -145,26 +145,45 @@ def sensitivity_curves(al: pd.DataFrame, folder: Path) -> list[Path]:
     return out
 
 
-def flag_bars(flags: pd.DataFrame, folder: Path) -> list[Path]:
-    """Fig. 6 analogue: precision of each flag at catching wrong annotations, per dataset and annotator."""
-    if flags.empty:
+FLAG_NAMES = ["discrepancy", "entropy", "margin", "consistency"]
+
+
+def _flag_panel(ax, g: pd.DataFrame, annotators: list, ylabel: str, title: str) -> None:
+    width = 0.8 / len(FLAG_NAMES)
+    for j, flag in enumerate(FLAG_NAMES):
+        vals = [g[(g["annotator"] == a) & (g["flag"] == flag)]["mean"].mean() for a in annotators]
+        errs = [g[(g["annotator"] == a) & (g["flag"] == flag)]["std"].mean() for a in annotators]
+        ax.bar(np.arange(len(annotators)) + j * width, np.nan_to_num(vals), width, yerr=np.nan_to_num(errs),
+               label=flag, capsize=2)
+    ax.set_xticks(np.arange(len(annotators)) + 0.4 - width / 2, annotators, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=7)
+
+
+def flag_bars(accurate: pd.DataFrame, flags: pd.DataFrame, folder: Path) -> list[Path]:
+    """Fig. 6: left, the paper's statistic (accurate-detection rate: annotations not flagged and
+    right, over all annotated ones); right, ours (precision of the flags at catching wrong
+    annotations); per dataset and annotator, each flag flagging as many items as the discrepancy."""
+    frames = [f for f in (accurate, flags) if not f.empty]
+    if not frames:
         return []
+    keys = pd.concat([f[["dataset", "probe_set"]] for f in frames]).drop_duplicates()
     out = []
-    for (dataset, probe), g in flags.groupby(["dataset", "probe_set"]):
-        annotators = list(dict.fromkeys(g["annotator"]))
-        flag_names = ["discrepancy", "entropy", "margin", "consistency"]
-        fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(annotators) + 2), 3.8))
-        width = 0.8 / len(flag_names)
-        for j, flag in enumerate(flag_names):
-            vals = [g[(g["annotator"] == a) & (g["flag"] == flag)]["mean"].mean() for a in annotators]
-            errs = [g[(g["annotator"] == a) & (g["flag"] == flag)]["std"].mean() for a in annotators]
-            ax.bar(np.arange(len(annotators)) + j * width, np.nan_to_num(vals), width, yerr=np.nan_to_num(errs),
-                   label=flag, capsize=2)
-        ax.set_xticks(np.arange(len(annotators)) + 0.4 - width / 2, annotators, fontsize=8)
-        ax.set_ylabel("precision of the flag")
-        ax.set_ylim(0, 1)
-        ax.set_title(f"Flagging wrong annotations · {dataset} [{probe}] (analogue of the paper's Fig. 6)", fontsize=9)
-        ax.legend(fontsize=7)
+    for dataset, probe in keys.itertuples(index=False):
+        panels = [(frame[(frame["dataset"] == dataset) & (frame["probe_set"] == probe)], ylabel, title)
+                  for frame, ylabel, title in (
+                      (accurate, "accurate-detection rate", "the paper's Fig. 6 statistic: not flagged and right / all"),
+                      (flags, "precision of the flag", "ours: wrong among the flagged"))
+                  if not frame.empty]
+        panels = [p for p in panels if not p[0].empty]  # (a frame may lack this dataset)
+        annotators = list(dict.fromkeys(pd.concat([p[0]["annotator"] for p in panels])))
+        fig, axes = plt.subplots(1, len(panels), figsize=(len(panels) * max(5, 1.3 * len(annotators) + 2), 3.8),
+                                 squeeze=False)
+        for ax, (g, ylabel, title) in zip(axes[0], panels):
+            _flag_panel(ax, g, annotators, ylabel, title)
+        fig.suptitle(f"Flagging annotations · {dataset} [{probe}] (the paper's Fig. 6)", fontsize=9)
         out += save(fig, folder, f"fig06_flags_{_slug(dataset)}_{_slug(probe)}")
     return out
 

@@ -91,8 +91,9 @@ PAPER_FIGURE_CLAIMS = {
     "fig04": "BEMPS on DistilBERT, micro-F1 vs labelled size, 5 seeds: MoLAM above single LLMs and "
              "LLMs-L/LLMs-V, close to the oracle (above it on IMDB).",
     "fig05": "NoiseStability on DistilBERT: same ordering as Fig. 4.",
-    "fig06": "True-positive detection rate of annotation discrepancy vs entropy, margin and consistency "
-             "flags: discrepancy is highest.",
+    "fig06": "True-positive detection rate (the proportion of correctly identified accurate annotations "
+             "among all annotated instances) of annotation discrepancy vs entropy, margin and consistency: "
+             "discrepancy is highest.",
     "fig07": "Ablation (Table 4 variants): A best; negative learning gives the largest gain.",
     "fig08": "CoreSet on DistilRoBERTa: same ordering as Fig. 4.",
     "fig09": "Random on DistilBERT: same ordering as Fig. 4.",

@@ -251,10 +251,17 @@ def table6(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # -- Fig. 6 data ------------------------------------------------------------------------------------
-def flag_precision(collected: Collected) -> pd.DataFrame:
-    """Mean precision of each flag (discrepancy, entropy, margin, consistency) over iterations and seeds."""
+# Two statistics per flag (discrepancy, entropy, margin, consistency; the last three flag as many
+# items as the discrepancy does), both from the per-iteration records (`mollia.al.records`):
+#   accurate_detection  the PAPER's Fig. 6: annotations not flagged and right / all annotated ones;
+#   flag_precision      OURS: wrong annotations among the flagged ones.
+FIG6_STATISTICS = {"accurate_detection": "accurate_", "flag_precision": "flag_"}
+
+
+def _per_flag(collected: Collected, prefix: str) -> pd.DataFrame:
+    """Mean over iterations per run, then mean and std over runs, of each ``<prefix><flag>`` column."""
     al = collected.al
-    cols = [c for c in al.columns if c.startswith("flag_")] if not al.empty else []
+    cols = [c for c in al.columns if c.startswith(prefix)] if not al.empty else []
     if not cols or al[cols].isna().all().all():
         return pd.DataFrame()
     rows = []
@@ -263,9 +270,20 @@ def flag_precision(collected: Collected) -> pd.DataFrame:
             per_run = g.groupby("run_id")[c].mean()
             s = summarise_seeds(per_run)
             if s["n"]:
-                rows.append({"dataset": dataset, "probe_set": probe, "annotator": annotator, "flag": c[5:],
+                rows.append({"dataset": dataset, "probe_set": probe, "annotator": annotator, "flag": c[len(prefix):],
                              "mean": s["mean"], "std": s["std"], "n_runs": s["n"]})
     return pd.DataFrame(rows)
+
+
+def flag_precision(collected: Collected) -> pd.DataFrame:
+    """Ours: mean precision of each flag at catching wrong annotations, over iterations and seeds."""
+    return _per_flag(collected, FIG6_STATISTICS["flag_precision"])
+
+
+def accurate_detection(collected: Collected) -> pd.DataFrame:
+    """The paper's Fig. 6 statistic per flag ("the proportion of correctly identified accurate
+    annotations among all annotated instances"), mean over iterations and seeds."""
+    return _per_flag(collected, FIG6_STATISTICS["accurate_detection"])
 
 
 def config_label(row: pd.Series) -> str:
