@@ -36,7 +36,7 @@ def main(argv=None) -> int:
 
     from mollia.data import load_dataset
     from mollia.probes.engine import probe_dataset
-    from mollia.probes.summary import pool_for_probing
+    from mollia.probes.engine import pool_for_probing
 
     pool = pool_for_probing(load_dataset(args.dataset), args.n)  # as `mollia probe run --n` draws it
     settings = dict(models=[args.model], T=args.T, batch_size=args.batch_size)

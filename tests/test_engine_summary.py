@@ -12,7 +12,8 @@ import pytest
 
 from mollia.data.dataset import Dataset
 from mollia.errors import DataError
-from mollia.probes import summary
+from mollia.study import probing as summary
+from mollia.study.probes_truth import truth_from_dataset
 from mollia.probes.table import ProbeTable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ def test_agreement_matrix_is_symmetric_with_unit_diagonal():
 def test_ground_truth_joined_on_ids():
     frame = pd.DataFrame({"id": [4, 3, 2, 1], "text": list("wxyz"), "label": [1, 2, 1, 0], "split": "train"})
     ds = Dataset.from_frame("toy", frame, ("a", "b", "c"))
-    assert summary.ground_truth_for(_table(), ds).tolist() == [0, 1, 2, 1]
+    assert truth_from_dataset(_table(), ds).tolist() == [0, 1, 2, 1]
 
 
 def test_metrics_and_figures(tmp_path):

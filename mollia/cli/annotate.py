@@ -21,8 +21,8 @@ def register(subparsers) -> None:
 
 
 def cmd_table2(args: argparse.Namespace) -> int:
-    from mollia.annotators.evaluate import DEFAULT_METHODS, evaluate
-    from mollia.annotators.loading import load_ground_truth, load_probes_any
+    from mollia.study.protocol import DEFAULT_METHODS, evaluate
+    from mollia.study.probes_truth import load_probes_and_truth
     from mollia.annotators.registry import accepted_params, spec_of
     from mollia.study.annotation import format_table2
     from mollia.atomic import write_json
@@ -34,8 +34,7 @@ def cmd_table2(args: argparse.Namespace) -> int:
         spec_of(m)  # unknown names fail before any work
     if args.seeds < 1:
         raise DataError(f"--seeds must be >= 1, got {args.seeds}")
-    table = load_probes_any(args.probes, args.dataset)
-    truth = load_ground_truth(args.probes, args.dataset, table)
+    table, truth, _ = load_probes_and_truth(args.probes, args.dataset, texts=False)
     params = {m: {"n_jobs": args.n_jobs} for m in methods if "n_jobs" in accepted_params(m)}
     results = evaluate(table, truth, methods, seeds=args.seeds, n_labelled=args.n_labelled, method_params=params)
     print(format_table2(results, args.dataset))

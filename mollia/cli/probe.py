@@ -68,7 +68,9 @@ def _run(args) -> int:
 
     from mollia.data import load_dataset
     from mollia.probes.engine import probe_dataset
-    from mollia.probes.summary import accuracy_table, ground_truth_for, pool_for_probing
+    from mollia.probes.engine import pool_for_probing
+    from mollia.study.probes_truth import truth_from_dataset
+    from mollia.study.probing import accuracy_table
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,7 +83,7 @@ def _run(args) -> int:
     if args.out:
         table.save(args.out)
         print(f"probe table: {args.out}")
-    acc = accuracy_table(table, ground_truth_for(table, dataset))
+    acc = accuracy_table(table, truth_from_dataset(table, dataset))
     print(f"{args.dataset}: {len(table)} items, T={args.T}, temperature={args.temperature}, seed={args.seed}")
     print(acc.round(3).to_string())
     for model in table.models:

@@ -222,6 +222,15 @@ def select_items(dataset: Dataset, n: int | None) -> Dataset:
     return Dataset(dataset.name, dataset.label_names, dataset.frame.iloc[:n].reset_index(drop=True), dataset.source)
 
 
+POOL_SEED = 666  # the paper's sampling seed; for trec it orders items exactly as the released rows
+
+
+def pool_for_probing(dataset: Dataset, n: int | None, seed: int = POOL_SEED, split: str = "train") -> Dataset:
+    """The first ``n`` items of ``split`` shuffled with ``seed`` (`Dataset.sample`); all of it for n None/0."""
+    size = dataset.split_sizes()[split] if not n else int(n)
+    return dataset.sample(size, seed=seed, split=split)
+
+
 def _precision(device: str, quantization: str | None) -> str:
     if quantization:
         return str(quantization)

@@ -20,42 +20,9 @@ from mollia.errors import DataError, MolliaError
 from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
 from mollia.study.collect import collect, probe_set
+from mollia.study.probes_truth import load_probes_and_truth
 from mollia.study.figures import format_example  # noqa: F401  (re-exported for the notebook)
 from mollia.study.tables import accurate_detection, flag_precision
-
-
-def load_probes_and_truth(probes: str | Path, dataset: str) -> tuple[ProbeTable, np.ndarray, list[str] | None]:
-    """The probe table, the ground truth of its rows, and their texts where the dataset is available.
-
-    Released arrays carry their own ground truth; otherwise it comes from ``load_dataset``.
-    """
-    from mollia.probes.paper import RELEASED_DATASETS, find_released_files, load_released
-    from mollia.probes.replay import load_probes
-
-    table = load_probes(probes, dataset)
-    truth = None
-    if dataset in RELEASED_DATASETS:
-        try:
-            find_released_files(probes, dataset)
-            truth = load_released(probes, dataset).ground_truth
-        except MolliaError:
-            truth = None
-    texts = None
-    try:
-        from mollia.data import load_dataset
-
-        ds = load_dataset(dataset)
-        frame = ds.frame.set_index("id")
-        rows = frame.reindex(table.item_ids)
-        if rows["text"].notna().all():
-            texts = rows["text"].tolist()
-            if truth is None:
-                truth = rows["label"].to_numpy(dtype=np.int64)
-    except MolliaError:
-        pass
-    if truth is None:
-        raise DataError(f"no ground truth for the probes of {dataset!r} at {probes} (needs the dataset or released arrays)")
-    return table, np.asarray(truth, dtype=np.int64), texts
 
 
 def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequence[str] = ("llms-l", "llms-v"),

@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mollia.annotators.evaluate import align_ground_truth, run_protocol, summarise
-from mollia.annotators.loading import load_ground_truth, load_probes_any, load_texts, resolve_probes_dir
+from mollia.study.probes_truth import load_probes_and_truth, resolve_probes_dir
+from mollia.study.protocol import run_protocol, summarise
 from mollia.annotators.molam import DEFAULT_SIGMA, hyperparameters_for
 from mollia.annotators.negatives import DEFAULT_DELTA, negative_label_rates, negative_labels
 from mollia.annotators.qualitative import draw_examples, find_examples, format_example
@@ -35,8 +35,7 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
         raise DataError("no methods given")
     out_dir = Path(out_dir)
     probes_dir = resolve_probes_dir(probes_dir)
-    table = load_probes_any(probes_dir, dataset)
-    truth = align_ground_truth(table, load_ground_truth(probes_dir, dataset, table))
+    table, truth, texts = load_probes_and_truth(probes_dir, dataset)
     from mollia.annotators.registry import accepted_params
 
     params = {m: {"n_jobs": n_jobs} for m in methods if "n_jobs" in accepted_params(m)}
@@ -64,11 +63,10 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
         r = seed_runs["molam"]
         pos = find_examples(truth, r.annotation, seed_runs["llms-l"].annotation, seed_runs["llms-v"].annotation,
                             r.eval_pos, n_examples, seed=first_seed)
-        texts = load_texts(dataset, table)
         labels = {"LLMs-L": seed_runs["llms-l"].annotation, "LLMs-V": seed_runs["llms-v"].annotation,
                   "MoLAM": r.annotation}
         examples = [format_example(table, int(p), truth, labels,
-                                   None if texts is None else texts.get(table.item_ids[p])) for p in pos]
+                                   None if texts is None else texts[int(p)]) for p in pos]
         if examples:
             figures["fig12"] = str(draw_examples(examples, out_dir / f"fig12_{dataset}.png",
                                                  title=f"{dataset}: MoLAM right, LLMs-L and LLMs-V wrong"))

@@ -1,4 +1,4 @@
-"""The annotation protocol of Table 2, honest version.
+"""The annotation protocol of Table 2, honest version (scores annotators against the ground truth).
 
 Per seed: ``n_labelled`` (50) items are drawn at random (``numpy.random.default_rng(seed)``) as
 the labelled set; each method is fitted on the probe table and that `LabelledSet` only (it never

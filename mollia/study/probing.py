@@ -1,4 +1,4 @@
-"""How good is each LLM of a mixture as a zero-shot annotator: the numbers and pictures of
+"""Notebook 01: how good is each LLM of a mixture as a zero-shot annotator: the numbers and pictures of
 notebook 01 (evaluation: it reads ground truth, which only evaluation may do).
 
 - zero-shot predictions: ``argmax z`` (Eq. 1) and ``argmax c`` (Eq. 3). The c vote falls back
@@ -39,15 +39,6 @@ def predictions(table: ProbeTable, source: str = "c") -> np.ndarray:
     pred = score.argmax(axis=-1)
     all_invalid = c.sum(axis=-1) <= 0
     return np.where(all_invalid, table.z.argmax(axis=-1), pred)
-
-
-def ground_truth_for(table: ProbeTable, dataset) -> np.ndarray:
-    """Labels of the table's items from a `Dataset` (joined on item id)."""
-    frame = dataset.frame.set_index("id")
-    missing = [i for i in table.item_ids.tolist() if i not in frame.index]
-    if missing:
-        raise DataError(f"dataset {dataset.name!r} has no item {missing[0]!r} of the probe table")
-    return frame.loc[table.item_ids.tolist(), "label"].to_numpy(dtype=np.int64)
 
 
 def accuracy_table(table: ProbeTable, ground_truth: np.ndarray) -> pd.DataFrame:
@@ -189,37 +180,26 @@ def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, te
     cache or released arrays), truncated to ``n`` rows when n > 0."""
     from mollia.atomic import write_json
     from mollia.paths import figures_root
-    from mollia.probes.paper import load_released
 
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
     figures_dir = Path(figures_dir) if figures_dir is not None else figures_root() / "01_llm_probing"
     if probes_dir:
-        from mollia.probes.paper import find_released_files
-        from mollia.probes.replay import load_probes
+        from mollia.study.probes_truth import holds_released, load_probes_and_truth
 
-        try:
-            find_released_files(probes_dir, dataset)
-            released = True
-        except Exception:
-            released = False
-        if released:
-            rel = load_released(probes_dir, dataset)
-            table, truth = rel.table, rel.ground_truth
-        else:
-            from mollia.data import load_dataset
-
-            table = load_probes(probes_dir, dataset, models=models or None)
-            truth = ground_truth_for(table, load_dataset(dataset))
+        # the released arrays hold the paper's five LLMs: ``models`` names the live ones to probe
+        chosen = None if holds_released(probes_dir, dataset) else (models or None)
+        table, truth, _ = load_probes_and_truth(probes_dir, dataset, models=chosen, texts=False)
         if n and n > 0:
             table, truth = table.subset(table.item_ids[:n]), truth[:n]
     else:
         from mollia.data import load_dataset
-        from mollia.probes.engine import probe_dataset
+        from mollia.probes.engine import pool_for_probing, probe_dataset
+        from mollia.study.probes_truth import truth_from_dataset
 
         ds = pool_for_probing(load_dataset(dataset), n)
         table = probe_dataset(ds, models, T=T, temperature=temperature, seed=seed, **probe_kwargs)
-        truth = ground_truth_for(table, ds)
+        truth = truth_from_dataset(table, ds)
     acc = accuracy_table(table, truth)
     params = {"dataset": dataset, "models": list(table.models), "n": int(n), "T": int(T),
               "temperature": float(temperature), "seed": int(seed), "probes_dir": str(probes_dir)}
@@ -232,12 +212,3 @@ def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, te
     metrics["figures"] = {k: str(v) for k, v in figures.items()}
     write_json(Path(out_dir) / "metrics.json", metrics)
     return table, acc, metrics, figures
-
-
-POOL_SEED = 666  # the paper's sampling seed; for trec it orders items exactly as the released rows
-
-
-def pool_for_probing(dataset, n: int | None, seed: int = POOL_SEED, split: str = "train"):
-    """The first ``n`` items of ``split`` shuffled with ``seed`` (`Dataset.sample`); all of it for n None/0."""
-    size = dataset.split_sizes()[split] if not n else int(n)
-    return dataset.sample(size, seed=seed, split=split)
