@@ -1,6 +1,6 @@
 """Table 2 on the paper's released probe arrays (ag_news, imdb, trec): every method, 5 seeds, 1 thread.
 
-The same protocol as ``mollia table2`` (`mollia.annotators.evaluate.evaluate`: per seed 50 random
+The same protocol as ``mollia table2`` (`mollia.study.protocol.evaluate`: per seed 50 random
 labelled items, accuracy on all the others); one row per method, one column per dataset, mean ± std
 over the seeds with the paper's value in brackets. Writes ``bench/out/table2_released.md`` (the
 table the README quotes) and, per dataset, ``bench/out/table2_released_<dataset>.json`` (every
@@ -39,8 +39,8 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from mollia.annotators.evaluate import evaluate
-    from mollia.annotators.loading import load_ground_truth, load_probes_any
+    from mollia.study.probes_truth import load_probes_and_truth
+    from mollia.study.protocol import evaluate
     from mollia.study.paper import TABLE2, paper_value
     from mollia.annotators.registry import accepted_params
     from mollia.atomic import write_json
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
                 print(f"{dataset}: reusing {path}", file=sys.stderr)
                 results[dataset] = saved
                 continue
-        table = load_probes_any(args.probes, dataset)
-        truth = load_ground_truth(args.probes, dataset, table)
+        table, truth, _ = load_probes_and_truth(args.probes, dataset, texts=False)
         params = {m: {"n_jobs": args.threads} for m in args.methods if "n_jobs" in accepted_params(m)}
         results[dataset] = evaluate(table, truth, args.methods, seeds=args.seeds, n_labelled=50, method_params=params)
         write_json(path, results[dataset])
