@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--results", type=Path, default=None, help="results root (default $MOLLIA_RESULTS or ./results)")
     p.add_argument("--tables", type=Path, default=None, help="tables folder (default <results>/tables)")
     p.add_argument("--figures", type=Path, default=None, help="figures folder (default $MOLLIA_FIGURES or ./figures)")
+    p.add_argument("--prices", type=Path, default=None,
+                   help="prices of the cost accounting (default params/prices.yaml of this checkout)")
     p.set_defaults(func=cmd_report)
 
     p = subparsers.add_parser("demo", help="fetch offline models, run params/offline.yaml and the report")
@@ -73,7 +75,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mollia.study.report import build_report
 
     results = args.results or results_root()
-    written = build_report(results, args.tables or Path(results) / "tables", args.figures or figures_root())
+    written = build_report(results, args.tables or Path(results) / "tables", args.figures or figures_root(),
+                           prices=args.prices)
     print(written.summary())
     return 0
 

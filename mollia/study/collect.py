@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from mollia.al.config import BEYOND_DEFAULTS
 from mollia.study.experiments import variant_of
 from mollia.study.grid import canonical_json, params_hash
 
@@ -23,7 +24,10 @@ AL_PARAM_COLUMNS = ("dataset", "strategy", "annotator", "backbone", "seed", "neg
                     "epochs", "probes")
 ROW_COLUMNS = ("iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
                "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "lambda", "wall_s",
-               "peak_memory_mb", "memory_kind")
+               "peak_memory_mb", "memory_kind", "n_human", "n_human_caught", "trained_label_accuracy",
+               "n_validation_labels")
+# beyond-the-paper options (ALConfig records them only when not at their defaults)
+BEYOND_COLUMNS = tuple(BEYOND_DEFAULTS)
 FLAGS = ("discrepancy", "entropy", "margin", "consistency")
 # what identifies one configuration across seeds
 CONFIG_COLUMNS = tuple(c for c in AL_PARAM_COLUMNS if c not in ("seed",)) + ("probe_set",)
@@ -42,7 +46,8 @@ def probe_set(probes: Any) -> str:
 @dataclass
 class Collected:
     root: Path
-    al: pd.DataFrame  # one row per (run, iteration)
+    al: pd.DataFrame  # one row per (run, iteration) of the paper's method (beyond-the-paper options at defaults)
+    al_all: pd.DataFrame = field(default_factory=pd.DataFrame)  # every AL run, the beyond-the-paper ones too
     annotation: list[dict] = field(default_factory=list)
     analysis: list[dict] = field(default_factory=list)
     probing: list[dict] = field(default_factory=list)
@@ -67,6 +72,9 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
     params = record.get("params") or {}
     run_id = params_hash(params)
     base = {c: params.get(c) for c in AL_PARAM_COLUMNS}
+    base.update({c: canonical_json(params.get(c, BEYOND_DEFAULTS[c])) if c == "loss_params" else
+                 params.get(c, BEYOND_DEFAULTS[c]) for c in BEYOND_COLUMNS})
+    base["beyond"] = any(c in params and params[c] != BEYOND_DEFAULTS[c] for c in BEYOND_COLUMNS)
     base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
                 variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path),
                 setting=f"{params.get('initial')}+{params.get('iterations')}x{params.get('batch_size')}"
@@ -117,7 +125,8 @@ def collect(root: str | Path) -> Collected:
                   *(f"flag_{f}" for f in FLAGS), *(f"accurate_{f}" for f in FLAGS)):
             df[c] = pd.to_numeric(df[c], errors="coerce")
         df["pool_size"] = df["pool_size"].astype(object).where(df["pool_size"].notna(), "all")
-        out.al = df
+        out.al_all = df
+        out.al = df[~df["beyond"]].reset_index(drop=True)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Source of the study's own notebooks (04, 05, 06, 09), written without outputs by nbformat.
+"""Source of the study's own notebooks (04, 05, 06, 07, 09), written without outputs by nbformat.
 
 Regenerate after editing: ``python -m mollia.study.nbbuild notebooks``. The notebooks stay thin:
 a typed ``parameters`` cell, calls into mollia, displays, and the save of ``out_dir/metrics.json``.
@@ -82,6 +82,39 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("code", "display(analysis.flag_frame(result))\nfor example in result['qualitative']:\n"
                  "    print(analysis.format_example(example))"),
         ("code", "analysis.save(result, out_dir)  # out_dir/metrics.json (kind 'analysis')"),
+    ],
+    "07_beyond_the_paper.ipynb": [
+        ("markdown", "# 07 Beyond the paper: noise-aware LLM-annotated AL and a hybrid human budget\n\n"
+                     "The paper closes with *\"Future work may explore hybrid annotation strategies that combine "
+                     "LLM-generated and human labels to balance efficiency and accuracy.\"* This notebook runs one "
+                     "such configuration: Algorithm 1 with (a) a noise-aware loss on the LLM annotations instead of "
+                     "the robust loss of Eqs. 7-9 (`label_loss`: `soft` = the annotator's posterior, `gce`, `sce`, "
+                     "`bootstrap`; `confidence_weighting`; `small_loss_forget`; sources in `mollia.al.noisy`), and "
+                     "(b) a human budget of `human_budget` items per iteration, the most doubtful of the batch by "
+                     "`human_route` (`discrepancy`, `disagreement`, `confidence`; `mollia.al.budget`), the rest "
+                     "keeping their LLM labels. The annotator `stack-text` also reads the texts (the AL encoder's "
+                     "embeddings). `params/beyond.yaml` sweeps these against oracle AL at the same and at the full "
+                     "human budget; `mollia report` draws the cost/accuracy frontier (`results/tables/frontier.md`)."),
+        ("parameters", AL_PARAMS + 'negative_learning: bool = True  # negative-learning term (Eq. 7)\n'
+                                   'discrepancy: bool = True  # W_d of Eq. 8 on annotated items\n'
+                                   'label_loss: str = "ce"  # ce (the paper), soft, gce, sce, bootstrap\n'
+                                   'confidence_weighting: bool = False  # weight items by the annotator\'s q(y+|x)\n'
+                                   'small_loss_forget: float = 0.0  # co-teaching small-loss selection: share dropped\n'
+                                   'human_budget: int = 0  # h: items per iteration labelled by the human oracle\n'
+                                   'human_route: str = "discrepancy"  # doubt score: discrepancy, disagreement, confidence\n'
+                                   'out_dir: str = "results/07_beyond_the_paper/manual"  # where metrics.json goes (the runner sets it)\n'),
+        ("code", "import pandas as pd\n\nfrom mollia.al.loop import run_al\nfrom mollia.study import beyond, figures\n"
+                 "from mollia.study.experiments import al_config\n\n"
+                 "config = al_config(dataset=dataset, probes=probes, strategy=strategy, annotator=annotator, backbone=backbone,\n"
+                 "                   iterations=iterations, seed=seed, initial=initial, batch_size=batch_size, epochs=epochs,\n"
+                 "                   pool_size=pool_size, device=device, negative_learning=negative_learning,\n"
+                 "                   discrepancy=discrepancy, label_loss=label_loss, confidence_weighting=confidence_weighting,\n"
+                 "                   small_loss_forget=small_loss_forget, human_budget=human_budget, human_route=human_route)\nconfig"),
+        ("code", "metrics = run_al(config, out_dir)  # writes out_dir/metrics.json per iteration, resumes\n"
+                 "pd.DataFrame(metrics['rows'])[['iteration', 'n_labelled', 'micro_f1', 'added_label_accuracy', 'n_human',\n"
+                 "                               'n_human_caught', 'trained_label_accuracy']]"),
+        ("code", "beyond.human_labels(metrics['params'], metrics['rows'])  # human labels this run spent"),
+        ("code", "figures.curve_axes(metrics['rows'], label=f'{annotator} {label_loss} h={human_budget} ({human_route})');"),
     ],
     "09_report.ipynb": [
         ("markdown", "# 09 Report (Tables 2-6, Figs. 4-12)\n\nReads every `metrics.json` under the results "

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mollia.atomic import write_json, write_text
-from mollia.study import figures, tables
+from mollia.study import beyond, figures, tables
 from mollia.study.claims import check_claims
 from mollia.study import paper
 from mollia.study.collect import Collected, cell_costs, collect
@@ -32,7 +32,11 @@ TABLE_TITLES = {
     "fig06_flags": "Fig. 6 beside it (ours): precision of flags at catching wrong annotations",
     "claims": "The paper's claims against our results (mechanical verdicts; read the evidence)",
     "cost": "Cost of the study: cells, wall and CPU seconds per notebook (the runner's records)",
+    "frontier": "Beyond the paper: the cost/accuracy frontier (final micro-F1 against human labels spent; "
+                "differences paired over seeds: mean [95% t interval] (n))",
+    "beyond_cost": "Beyond the paper: human labels and LLM compute per configuration, priced by params/prices.yaml",
 }
+DEFAULT_PRICES = Path(__file__).resolve().parents[2] / "params" / "prices.yaml"
 
 
 @dataclass
@@ -59,8 +63,11 @@ class ReportOutputs:
             "files": sorted(str(p) for p in self.files), "n_al_runs": self.n_al_runs, "n_metrics": self.n_metrics})
 
 
-def build_report(results_root: str | Path, out_tables: str | Path, out_figures: str | Path) -> ReportOutputs:
-    """Write every table and figure the present results support; say which are missing and why."""
+def build_report(results_root: str | Path, out_tables: str | Path, out_figures: str | Path,
+                 prices: str | Path | None = None) -> ReportOutputs:
+    """Write every table and figure the present results support; say which are missing and why.
+    ``prices``: the prices file of the cost accounting (default ``params/prices.yaml`` of this
+    checkout where it exists, else every price 0)."""
     results_root, out_tables, out_figures = Path(results_root), Path(out_tables), Path(out_figures)
     collected = collect(results_root)
     out = ReportOutputs(out_tables, out_figures, n_al_runs=collected.n_al_runs,
@@ -82,10 +89,51 @@ def build_report(results_root: str | Path, out_tables: str | Path, out_figures: 
     flags = tables.flag_precision(collected)
     _write_table(out, "fig06_flags", flags, flags.round(4) if not flags.empty else flags)
     claims = check_claims(collected, out.tidy)
+    front, runs = _beyond(collected, out, prices)
+    claims = pd.concat([claims, beyond.beyond_claims(front)], ignore_index=True)
     _write_table(out, "claims", claims, claims)
     out.files += _figures(collected, accurate, flags, out_figures, out)
+    made = beyond.frontier_figures(front, runs, out_figures)
+    if not made:
+        out.missing["beyond frontier"] = "no AL runs with an oracle arm to compare with"
+    out.files += made
     write_text(out_tables / "README.md", _index(out))
     return out
+
+
+def _beyond(collected: Collected, out: ReportOutputs, prices: str | Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frontier and cost tables (mollia.study.beyond); returns the frontier and the per-run table."""
+    runs = beyond.run_table(collected.al_all)
+    front = beyond.frontier(runs)
+    _write_table(out, "frontier", front, beyond.frontier_markdown(front))
+    path = Path(prices) if prices is not None else DEFAULT_PRICES
+    price_list = beyond.Prices.load(path) if (prices is not None or path.exists()) else beyond.Prices()
+    pools = {} if collected.al_all.empty else _pool_sizes(collected)
+    costs = beyond.cost_table(front, collected.probing, price_list, pools)
+    _write_table(out, "beyond_cost", costs, beyond.cost_markdown(costs))
+    return front, runs
+
+
+def _pool_sizes(collected: Collected) -> dict:
+    """(dataset, probe set) -> pool size: the largest numeric ``pool_size`` recorded, else the
+    length of a run's stored pool annotation (``state/annotation.npz``: one row per pool item)."""
+    import numpy as np
+
+    sizes = {}
+    for (dataset, probe), g in collected.al_all.groupby(["dataset", "probe_set"]):
+        numeric = pd.to_numeric(g["pool_size"], errors="coerce").dropna()
+        if len(numeric):
+            sizes[(dataset, probe)] = int(numeric.max())
+            continue
+        for path in g["path"].unique():
+            npz = Path(path).parent / "state" / "annotation.npz"
+            try:
+                with np.load(npz, allow_pickle=False) as data:
+                    sizes[(dataset, probe)] = int(len(data["item_ids"]))
+                break
+            except (OSError, KeyError, ValueError):
+                continue
+    return sizes
 
 
 def _write_table(out: ReportOutputs, name: str, tidy: pd.DataFrame, md: pd.DataFrame) -> None:
