@@ -93,7 +93,7 @@ def test_claims_say_met_or_by_how_much_not(results):
 
 def test_costs_add_up(results, tmp_path):
     front = beyond.frontier(beyond.run_table(collect(results).al_all))
-    probing = [{"kind": "probing", "dataset": "trec", "cache_dir": "/c/paper-probes",
+    probing = [{"kind": "probing", "dataset": "trec", "params": {"cache_dir": "/c/paper-probes"},
                 "probe_metadata": {"a": {"computed_items": 100, "wall_s": 50.0, "device": "cpu"},
                                    "b": {"computed_items": 50, "wall_s": 75.0, "device": "cpu"}}}]
     prices = beyond.Prices(currency="EUR", human_label=0.5, compute_hour=3.6)

@@ -239,7 +239,8 @@ def measured_llm_seconds(probing: list[dict]) -> pd.DataFrame:
     rows = []
     for rec in probing:
         meta = rec.get("probe_metadata") or {}
-        cache = rec.get("cache_dir") or rec.get("probes_dir") or ""
+        params = rec.get("params") or {}
+        cache = params.get("cache_dir") or params.get("probes_dir") or ""  # the folder AL runs name as probes
         for model, m in meta.items():
             items, wall = m.get("computed_items"), m.get("wall_s")
             if items and wall:
