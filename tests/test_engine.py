@@ -14,6 +14,7 @@ from mollia.errors import DataError
 from mollia.probes import kv
 from mollia.probes.engine import (LabelSequences, ModelProber, SamplingSettings, item_seed, label_variants,
                                   probe_dataset, select_items)
+from mollia.probes.label_mass import LabelTrie, end_token_ids, label_forms
 from mollia.probes.naive import naive_z
 from mollia.probes.prompts import user_prompt
 from mollia.probes.tiny_lm import tiny_causal_lm
@@ -46,7 +47,7 @@ SHORT = "Classify the question as one of: {labels}.\nQuestion: {text}\nAnswer:" 
 
 def test_z_matches_naive_full_forward_on_smollm2(smollm2):
     model, tokenizer = smollm2
-    prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=2, max_new_tokens=3))
+    prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=2, max_new_tokens=3, z_prune=0))
     texts = [QUESTIONS[0], QUESTIONS[1] + " Give the full name of the author of that play."]
     prompts = [user_prompt("trec", LABELS, t, SHORT) for t in texts]
     records = prober.probe(prompts, [0, 1])  # prompts of different lengths: the shorter is left padded
@@ -54,10 +55,8 @@ def test_z_matches_naive_full_forward_on_smollm2(smollm2):
     for row, prompt in enumerate(prompts):
         expected = naive_z(model, prober.render(prompt), prober.labels, len(LABELS))
         np.testing.assert_allclose(records.z[row], expected, atol=1e-4, rtol=1e-3)
-    # z is a product of probabilities, not renormalised: inside (0, 1], and the first-token
-    # probabilities bound the whole-sequence ones from above
+    # z is a mass of disjoint continuations, not renormalised: inside (0, 1] and summing to <= 1
     assert (records.z > 0).all() and (records.z.sum(axis=1) <= 1 + 1e-6).all()
-    assert (records.z <= records.z_first + 1e-9).all()
 
 
 def test_samples_parse_into_consistency_on_smollm2(smollm2):
@@ -96,7 +95,7 @@ def test_same_seed_same_numbers_and_batching_does_not_matter(tiny):
 def test_z_matches_naive_on_tiny_with_and_without_chat_template():
     for chat in (True, False):
         model, tokenizer = tiny_causal_lm(seed=2, chat_template=chat)
-        prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=2, max_new_tokens=2))
+        prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=2, max_new_tokens=2, z_prune=0))
         records = prober.probe(_prompts(), [0, 1, 2, 3])
         for row, prompt in enumerate(_prompts()):
             expected = naive_z(model, prober.render(prompt), prober.labels, len(LABELS))
@@ -107,8 +106,8 @@ def test_shared_prefix_cache_gives_the_same_z(tiny):
     from mollia.probes.prompts import template_for
 
     model, tokenizer = tiny
-    plain = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3))
-    shared = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3),
+    plain = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3, z_prune=0))
+    shared = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3, z_prune=0),
                          prefix_template=template_for("trec"))
     prefix = shared.shared_prefix()
     assert prefix is not None and len(prefix.ids) > 20
@@ -158,6 +157,45 @@ def test_label_variants_rule():
     assert set(seqs.owner) == set(range(6)) and len(seqs.sequences) == len(set(seqs.sequences))
 
 
+def test_label_forms_are_the_parsers_synonyms_that_parse_back():
+    from mollia.probes.parser import parse_answer
+
+    forms = label_forms(LABELS)
+    assert forms[5][:3] == ["numeric", "num", "number"] and "quantity" in forms[5]
+    assert "person" in forms[3] and "loc" in forms[4]
+    for k, per_label in enumerate(forms):
+        assert all(parse_answer(f, LABELS) == k for f in per_label)
+    # compound names bring their parts; "tech" is bbc_news's own label there, never science/technology's
+    assert {"science", "technology"} <= set(label_forms(["world", "sports", "business", "science/technology"])[3])
+    assert "technology" not in label_forms(["business", "entertainment", "politics", "sport", "tech"])[0]
+
+
+def test_end_of_answer_tokens():
+    _, tokenizer = tiny_causal_lm()
+    ends = set(end_token_ids(tokenizer, [tokenizer.eos_token_id]))
+    decode = {i: tokenizer.decode([i]) for i in range(len(tokenizer))}
+    assert tokenizer.eos_token_id in ends
+    assert all(decode[i].lstrip(" ")[:1] in set(".,;:!?()[]{}\"'*`<\n\r") for i in ends - {tokenizer.eos_token_id})
+    letters = [i for i, t in decode.items() if t.strip()[:1].isalpha()]
+    assert letters and not ends & set(letters)  # "num" + "eric" is no answer "num"
+
+
+def test_mass_counts_each_continuation_once_and_pruning_only_lowers_z(tiny):
+    model, tokenizer = tiny
+    exact = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=1, max_new_tokens=1, z_prune=0))
+    pruned = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=1, max_new_tokens=1, z_prune=1e-3))
+    a, b = exact.probe(_prompts(), [1, 2, 3, 4]), pruned.probe(_prompts(), [1, 2, 3, 4])
+    assert (a.z.sum(1) <= 1 + 1e-9).all()  # disjoint events
+    assert (b.z <= a.z + 1e-12).all() and (b.z < a.z).any()
+    # bound: a pruned branch holds < z_prune; there are at most (trie nodes) of them per prompt
+    assert ((a.z - b.z).sum(1) <= 1e-3 * len(exact.labels.trie.token)).all()
+
+
+def test_trie_refuses_one_sequence_for_two_labels():
+    with pytest.raises(DataError, match="two labels"):
+        LabelTrie.build([(1, 2), (1, 2)], [0, 1])
+
+
 def test_sampling_respects_nucleus_and_uses_given_uniforms():
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]] * 3))
     u = torch.tensor([0.0, 0.7, 0.999999])
@@ -202,3 +240,41 @@ def test_bad_arguments_are_clear_errors(tiny):
         probe_dataset(ds, ["tiny", "tiny"], loader=lambda *a, **k: tiny)
     with pytest.raises(DataError, match="top_p"):
         probe_dataset(ds, ["tiny"], top_p=0.0, loader=lambda *a, **k: tiny)
+
+
+@pytest.mark.parametrize("precision,z_tol", [("bfloat16", 0.05), ("int8", 0.05)])
+def test_cpu_precision_options_stay_near_float32(precision, z_tol):
+    """Each CPU precision of the engine against the float32 reference on the same prompts: z and
+    z_first within z_tol of float32, same first-token argmax; the cache key names the precision."""
+    from mollia.models.load import apply_precision
+
+    ref_model, tokenizer = tiny_causal_lm(seed=3)
+    model, _ = tiny_causal_lm(seed=3)
+    model = apply_precision(model, precision)
+    if precision == "int8":
+        assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.modules())
+        assert type(model.lm_head) is torch.nn.Linear  # the output head stays float32
+    else:
+        assert next(model.parameters()).dtype == torch.bfloat16
+    settings = SamplingSettings(T=4, max_new_tokens=3, z_prune=0)
+    ref = ModelProber(ref_model, tokenizer, LABELS, settings).probe(_prompts(), [1, 2, 3, 4])
+    got = ModelProber(model, tokenizer, LABELS, settings).probe(_prompts(), [1, 2, 3, 4])
+    assert np.abs(got.z - ref.z).max() <= z_tol
+    assert np.abs(got.z_first - ref.z_first).max() <= z_tol
+    assert (got.z_first.argmax(1) == ref.z_first.argmax(1)).all()
+
+
+def test_precision_is_part_of_the_cache_key(tmp_path, tiny):
+    frame = pd.DataFrame({"id": [1, 2], "text": QUESTIONS[:2], "label": [0, 3], "split": "train"})
+    ds = Dataset.from_frame("trec", frame, LABELS)
+    kw = dict(T=2, max_new_tokens=2, cache_dir=tmp_path, progress=False,
+              loader=lambda *a, **k: tiny_causal_lm(seed=1))
+    a = probe_dataset(ds, ["tiny"], precision="float32", **kw)
+    b = probe_dataset(ds, ["tiny"], precision="bfloat16", **kw)
+    assert a.per_model["tiny"]["precision"] == "float32" and b.per_model["tiny"]["precision"] == "bfloat16"
+    assert a.per_model["tiny"]["cache"] != b.per_model["tiny"]["cache"]
+    assert a.per_model["tiny"]["engine_version"] == 2 and a.per_model["tiny"]["z_prune"] == 1e-4
+    with pytest.raises(DataError, match="unknown CPU precision"):
+        probe_dataset(ds, ["tiny"], precision="int4", **kw)
+    with pytest.raises(DataError, match="needs a CUDA GPU"):
+        probe_dataset(ds, ["tiny"], quantization="4bit", **kw)

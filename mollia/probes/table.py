@@ -68,6 +68,14 @@ class ProbeTable:
     def n_labels(self) -> int:
         return len(self.label_names)
 
+    @property
+    def z_eq5(self) -> np.ndarray:
+        """The z that the negative-label rule (Eq. 5, delta = 0.001) reads: ``z_first`` where the table
+        has it (live probes: first-token probabilities, the scale the paper's delta was set on; the
+        engine's ``z`` is the label's whole mass, a different scale), else ``z`` (the paper's released
+        arrays, which are first-token probabilities themselves)."""
+        return self.z if self.z_first is None else self.z_first
+
     def features(self) -> np.ndarray:
         """h(x) = [z_1, c_1, ..., z_N, c_N] (Eq. 4), shape (n, 2*N*K)."""
         return np.stack([self.z, self.c], axis=2).reshape(len(self), -1)

@@ -46,7 +46,7 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
     first_seed = runs[0].seed if runs else None
 
     # Table 3: negative labels (Eq. 5, the same for every method) on every item
-    table3 = {rule: negative_label_rates(negative_labels(table.z, DEFAULT_DELTA, rule), truth)
+    table3 = {rule: negative_label_rates(negative_labels(table.z_eq5, DEFAULT_DELTA, rule), truth)
               for rule in ("all", "mean")}
     # reliability on the first seed's held-out items
     seed_runs = {r.method: r for r in runs if r.seed == first_seed}
