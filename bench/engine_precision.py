@@ -66,7 +66,7 @@ def main(argv=None) -> int:
 
     from mollia.data import load_dataset
     from mollia.probes.prompts import user_prompt
-    from mollia.probes.summary import pool_for_probing
+    from mollia.probes.engine import pool_for_probing
 
     dataset = pool_for_probing(load_dataset("trec"), args.texts)
     labels = list(dataset.label_names)
