@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mollia.study.protocol import draw_labelled, evaluate, run_protocol
-from mollia.annotators.reliability import expected_calibration_error, reliability_bins
+from mollia.study.calibration import expected_calibration_error, reliability_bins
 from mollia.errors import DataError
 from mollia.probes.paper import load_released
 

@@ -233,3 +233,25 @@ def test_fixmatch_strong_augmentation_drops_whole_llm_blocks():
     assert set(torch.unique(per_block).tolist()) <= {0.0, 6.0}  # a block is kept or dropped whole
     assert (per_block > 0).any(dim=1).all()  # never every LLM dropped
     assert 0.3 < (per_block == 0).float().mean() < 0.7
+
+
+def test_one_vote_rule_everywhere():
+    """llm-vote, each LLM's vote inside llms-v / crowd-kit, and notebook 01's argmax-c predictions are one
+    rule: argmax c, a tie in c broken by z, argmax z where every sample was invalid."""
+    import numpy as np
+
+    from mollia.annotators import make_annotator
+    from mollia.annotators.features import vote_labels
+    from mollia.annotators.types import LabelledSet
+    from mollia.probes.table import ProbeTable
+    from mollia.study.probing import predictions
+
+    c = np.array([[[0.5, 0.5, 0.0]], [[0.0, 0.0, 0.0]], [[0.2, 0.6, 0.2]]])
+    z = np.array([[[0.1, 0.7, 0.2]], [[0.2, 0.1, 0.6]], [[0.9, 0.05, 0.05]]])
+    table = ProbeTable("toy", ("a", "b", "c"), ("m",), np.array([1, 2, 3]), z, c)
+    expected = [1, 2, 1]  # tie 0/1 -> z says 1; all invalid -> argmax z = 2; plain vote 1
+    assert vote_labels(table)[0][:, 0].tolist() == expected
+    assert predictions(table, "c")[:, 0].tolist() == expected
+    none = LabelledSet(np.array([], dtype=int), np.array([], dtype=int))
+    for name in ("llm-vote:m", "llms-v"):
+        assert make_annotator(name).fit(table, none).annotate().y_plus.tolist() == expected, name

@@ -69,7 +69,7 @@ def test_reliability_and_ece():
     correct = t.z[:, 0].argmax(-1) == np.array([0, 1, 2, 1])
     # all four confidences fall in distinct bins or the same: ECE is the count-weighted |acc - conf|
     expected = sum(abs(correct[s].mean() - conf[s].mean()) * s.sum() / 4
-                   for s in [(np.clip(np.digitize(conf, np.linspace(0, 1, 6)[1:-1]), 0, 4) == b) for b in range(5)]
+                   for s in [(np.clip(np.digitize(conf, np.linspace(0, 1, 6)[1:-1], right=True), 0, 4) == b) for b in range(5)]
                    if s.any())
     assert ece == pytest.approx(expected)
 

@@ -1,7 +1,7 @@
 """LLM-ensemble annotators (Table 2, "LLM Ensem."): zero-shot aggregation of the N LLMs.
 
-- ``llms-v`` (vote-based): each LLM's label is argmax c (argmax z where all its samples were
-  invalid, `features.vote_labels`); the majority label wins. Ties between labels with the same
+- ``llms-v`` (vote-based): each LLM's label is its vote (`features.vote_labels`: argmax c, ties
+  broken by its z, argmax z where all its samples were invalid); the majority label wins. Ties between labels with the same
   number of votes go to the one with the larger summed z (each LLM's z renormalised, so an LLM
   whose raw z sums above 1 does not weigh more). Probabilities = vote shares, nudged by z by at
   most 1e-3 so that their argmax is the tie-broken label.
@@ -18,7 +18,7 @@ from mollia.annotators.base import ProbeAnnotator
 from mollia.annotators.features import normalised_z, vote_labels
 
 # vote counts differ by >= 1 between a winner and a loser; the z nudge is below that
-VOTE_TIE_BREAK = 1e-3
+MAJORITY_TIE_BREAK = 1e-3
 
 
 def vote_counts(table) -> np.ndarray:
@@ -39,7 +39,7 @@ class VoteEnsemble(ProbeAnnotator):
     def _fit_proba(self, table, labelled_pos, labelled_y):
         counts = vote_counts(table)
         z_sum = normalised_z(table.z).sum(axis=1) / table.n_models  # in [0, 1]
-        scores = counts + VOTE_TIE_BREAK * z_sum
+        scores = counts + MAJORITY_TIE_BREAK * z_sum
         return scores / scores.sum(axis=1, keepdims=True)
 
 

@@ -4,8 +4,10 @@
 - `log_probabilities`: log of each LLM's z renormalised over the K labels (floored), the input
   of the stacking annotator. The released z of some LLMs sums above 1 (see the reference data's
   README), so renormalising first makes the LLMs comparable.
-- `vote_labels`: each LLM's label from its consistency c (Eq. 3): argmax c, and where all T
-  samples were invalid (c sums to 0) argmax z instead: never a silent class 0.
+- `vote_scores` / `vote_labels`: THE vote rule, used by every annotator, ensemble, crowd-kit worker
+  and notebook 01: an LLM's label is argmax of its consistency c (Eq. 3); labels its samples named
+  equally often are told apart by its z (renormalised, scaled far below one vote share 1/T); where
+  all T samples were invalid (c sums to 0) the label is argmax z: never a silent class 0.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 from mollia.probes.table import ProbeTable
 
 LOG_FLOOR = 1e-6
+# c takes values in multiples of 1/T; a z-based nudge this small only breaks exact ties
+VOTE_TIE_BREAK = 1e-6
 
 
 def probe_features(table: ProbeTable) -> np.ndarray:
@@ -36,14 +40,20 @@ def log_probabilities(z: np.ndarray, floor: float = LOG_FLOOR) -> np.ndarray:
     return np.log(p / p.sum(axis=-1, keepdims=True))
 
 
-def vote_labels(table: ProbeTable) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, fell_back): (n, N) argmax c per LLM, argmax z where every sample was invalid.
+def vote_scores(c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The vote rule's scores, shape as c (``(..., K)``): c nudged by renormalised z (ties), and
+    renormalised z where c sums to 0. Their argmax is the vote label."""
+    zn = normalised_z(z)
+    return np.where(np.asarray(c).sum(axis=-1, keepdims=True) > 0, c + VOTE_TIE_BREAK * zn, zn)
 
-    ``fell_back[i, j]`` is True where LLM j's label for item i came from z.
+
+def vote_labels(table: ProbeTable) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, fell_back): (n, N) each LLM's vote label (`vote_scores`).
+
+    ``fell_back[i, j]`` is True where LLM j's label for item i came from z (all samples invalid).
     """
     fell_back = table.c.sum(axis=-1) <= 0
-    labels = np.where(fell_back, table.z.argmax(axis=-1), table.c.argmax(axis=-1))
-    return labels.astype(np.int64), fell_back
+    return vote_scores(table.c, table.z).argmax(axis=-1).astype(np.int64), fell_back
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

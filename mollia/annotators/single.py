@@ -1,9 +1,8 @@
 """Single-LLM annotators (Table 2, "Single LLM"): zero-shot, no training.
 
 - ``llm:<model>``: argmax of the model's z (Eq. 1); probabilities = z renormalised over labels.
-- ``llm-vote:<model>``: argmax of its consistency c (Eq. 3), ties broken by z; where all T samples
-  were invalid (c sums to 0) the label falls back to argmax z, never a silent class 0.
-  Probabilities = c renormalised (z renormalised on fall-back rows).
+- ``llm-vote:<model>``: the vote rule (`features.vote_scores`: argmax c, ties broken by z, argmax z
+  where all T samples were invalid); probabilities = those scores renormalised.
 
 ``<model>`` is a model name of the probe table, or a unique prefix of one (e.g. ``gemma``).
 """
@@ -13,12 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from mollia.annotators.base import ProbeAnnotator
-from mollia.annotators.features import normalised_z
+from mollia.annotators.features import normalised_z, vote_scores
 from mollia.errors import UnknownNameError
 from mollia.probes.table import ProbeTable
-
-# c takes values in multiples of 1/T; a z-based nudge this small only breaks exact ties
-TIE_BREAK = 1e-6
 
 
 def resolve_model(table: ProbeTable, model: str) -> int:
@@ -62,8 +58,6 @@ class SingleLLMVote(ProbeAnnotator):
 
 
 def vote_proba(c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """c renormalised (ties nudged by z), z renormalised where c sums to 0; shape (n, K)."""
-    zn = normalised_z(z)
-    total = c.sum(axis=1, keepdims=True)
-    scores = np.where(total > 0, c + TIE_BREAK * zn, zn)
+    """The vote rule's scores (`features.vote_scores`) renormalised; shape (n, K)."""
+    scores = vote_scores(c, z)
     return scores / scores.sum(axis=1, keepdims=True)

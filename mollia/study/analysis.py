@@ -19,6 +19,7 @@ from mollia.atomic import write_json
 from mollia.errors import DataError, MolliaError
 from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
+from mollia.study import fig12
 from mollia.study.collect import collect, probe_set
 from mollia.study.probes_truth import load_probes_and_truth
 from mollia.study.figures import format_example  # noqa: F401  (re-exported for the notebook)
@@ -62,21 +63,15 @@ def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequ
     negatives = negative_label_rates(main.negatives[keep], truth[pos[keep]])
 
     # Fig. 12: items (outside the labelled set) the annotator gets right and every baseline gets wrong
-    preds = {m: pd.Series(a.y_plus, index=table.positions(a.item_ids)) for m, a in annotations.items()}
-    right = (preds[annotator].reindex(rest).to_numpy() == truth[rest])
-    for b in baselines:
-        right &= preds[b].reindex(rest).to_numpy() != truth[rest]
-    candidates = rest[right]
-    chosen = rng.permutation(candidates)[:n_examples] if len(candidates) else []
-    names = list(table.label_names)
-    examples = []
-    for p in chosen:
-        examples.append({
-            "item_id": table.item_ids[p].item() if hasattr(table.item_ids[p], "item") else table.item_ids[p],
-            "text": None if texts is None else texts[p], "label_names": names, "truth": names[truth[p]],
-            "z": {m: np.round(table.z[p, i], 6).tolist() for i, m in enumerate(table.models)},
-            "c": {m: np.round(table.c[p, i], 3).tolist() for i, m in enumerate(table.models)},
-            "labels": {m: names[int(preds[m].loc[p])] for m in [*baselines, annotator]}})
+    by_row = {}
+    for m, a in annotations.items():
+        y = np.full(n, -1, dtype=np.int64)
+        y[table.positions(a.item_ids)] = a.y_plus
+        by_row[m] = y
+    candidates = fig12.example_candidates(truth, by_row[annotator], [by_row[b] for b in baselines], rest)
+    chosen = fig12.find_examples(truth, by_row[annotator], [by_row[b] for b in baselines], rest, n_examples, rng)
+    examples = [fig12.example_record(table, int(p), truth, {m: by_row[m] for m in [*baselines, annotator]},
+                                     None if texts is None else texts[p]) for p in chosen]
 
     al_folder = Path(al_results) if al_results else results_root() / "03_active_learning"
     collected = collect(al_folder)
@@ -94,14 +89,11 @@ def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequ
 
 
 def negative_label_frame(result: dict) -> pd.DataFrame:
-    from mollia.study.paper import TABLE3, paper_value
+    """Table 3 of this analysis, rendered as the report renders it (`tables.table3`)."""
+    from mollia.study.collect import Collected
+    from mollia.study.tables import table3
 
-    neg = result["negative_labels"]
-    return pd.DataFrame([{"dataset": result["dataset"], "annotator": result["annotator"],
-                          "true negatives (ours)": neg["true_negative_rate"],
-                          "true negatives (paper)": paper_value(TABLE3, "true_negative", result["dataset"]),
-                          "false negatives (ours)": neg["false_negative_rate"],
-                          "false negatives (paper)": paper_value(TABLE3, "false_negative", result["dataset"])}])
+    return table3(Collected(root=Path("."), al=pd.DataFrame(), analysis=[result]))[1]
 
 
 def accuracy_frame(result: dict) -> pd.DataFrame:

@@ -16,11 +16,10 @@ from mollia.study.probes_truth import load_probes_and_truth, resolve_probes_dir
 from mollia.study.protocol import run_protocol, summarise
 from mollia.annotators.molam import DEFAULT_SIGMA, hyperparameters_for
 from mollia.annotators.negatives import DEFAULT_DELTA, negative_label_rates, negative_labels
-from mollia.annotators.qualitative import draw_examples, find_examples, format_example
-from mollia.annotators.reliability import expected_calibration_error, plot_reliability
+from mollia.study.calibration import expected_calibration_error, plot_reliability
 from mollia.atomic import write_json
 from mollia.errors import DataError
-from mollia.study import paper
+from mollia.study import fig12, paper
 
 SCHEMA = 1
 
@@ -61,15 +60,16 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
     examples: list[str] = []
     if all(m in seed_runs for m in ("molam", "llms-l", "llms-v")):
         r = seed_runs["molam"]
-        pos = find_examples(truth, r.annotation, seed_runs["llms-l"].annotation, seed_runs["llms-v"].annotation,
-                            r.eval_pos, n_examples, seed=first_seed)
-        labels = {"LLMs-L": seed_runs["llms-l"].annotation, "LLMs-V": seed_runs["llms-v"].annotation,
-                  "MoLAM": r.annotation}
-        examples = [format_example(table, int(p), truth, labels,
-                                   None if texts is None else texts[int(p)]) for p in pos]
+        labels = {"LLMs-L": seed_runs["llms-l"].annotation.y_plus, "LLMs-V": seed_runs["llms-v"].annotation.y_plus,
+                  "MoLAM": r.annotation.y_plus}
+        pos = fig12.find_examples(truth, labels["MoLAM"], [labels["LLMs-L"], labels["LLMs-V"]], r.eval_pos,
+                                  n_examples, np.random.default_rng(first_seed))
+        examples = [fig12.format_example(fig12.example_record(table, int(p), truth, labels,
+                                                              None if texts is None else texts[int(p)]))
+                    for p in pos]
         if examples:
-            figures["fig12"] = str(draw_examples(examples, out_dir / f"fig12_{dataset}.png",
-                                                 title=f"{dataset}: MoLAM right, LLMs-L and LLMs-V wrong"))
+            fig = fig12.draw_examples(examples, title=f"{dataset}: MoLAM right, LLMs-L and LLMs-V wrong")
+            figures["fig12"] = str(_save_png(fig, out_dir / f"fig12_{dataset}.png"))
     table5 = {"dataset": dataset, **hyperparameters_for(dataset), "sigma": DEFAULT_SIGMA, "delta": DEFAULT_DELTA}
     paper_table2 = {m: paper.paper_value(paper.TABLE2, m, dataset) for m in methods}
     metrics = {
@@ -89,26 +89,25 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
     return metrics
 
 
+def _save_png(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    from mollia.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def table2_frame(results: Mapping[str, Mapping[str, Any]], dataset: str) -> pd.DataFrame:
     """One row per method: ours (mean, std, seeds) and the paper's reported value, with the difference."""
-    rows = []
-    for method, r in results.items():
-        ref = paper.paper_value(paper.TABLE2, method, dataset)
-        mean = r.get("mean")
-        rows.append({"method": method, "mean": mean, "std": r.get("std"), "seeds": len(r.get("per_seed", [])),
-                     "paper": ref, "ours - paper": None if mean is None or ref is None else mean - ref,
-                     "note": r.get("skipped", "")})
-    return pd.DataFrame(rows)
+    from mollia.study.tables import table2_rows
+
+    return pd.DataFrame(table2_rows(dict(results), dataset)).drop(columns="dataset")
 
 
 def format_table2(results: Mapping[str, Mapping[str, Any]], dataset: str) -> str:
-    lines = [f"Table 2 ({dataset}): annotation accuracy on the items outside each seed's labelled set",
-             f"{'method':<22}{'ours (mean ± std)':>20}{'paper':>9}{'diff':>9}  note"]
-    for method, r in results.items():
-        ref = paper.paper_value(paper.TABLE2, method, dataset)
-        mean, std = r.get("mean"), r.get("std")
-        ours = "—" if mean is None else f"{mean:.4f} ± {std:.4f}"
-        paper_s = "" if ref is None else f"{ref:.4f}"
-        diff = "" if mean is None or ref is None else f"{mean - ref:+.4f}"
-        lines.append(f"{method:<22}{ours:>20}{paper_s:>9}{diff:>9}  {r.get('skipped', '')}")
-    return "\n".join(lines)
+    from mollia.study.tables import format_table2 as text
+
+    return text(dict(results), dataset)

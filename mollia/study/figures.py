@@ -189,19 +189,10 @@ def flag_bars(accurate: pd.DataFrame, flags: pd.DataFrame, folder: Path) -> list
 
 
 def format_example(example: dict) -> str:
-    """Fig. 12's layout: label list, text, ground truth, each LLM's z and c, each method's label."""
-    names = example.get("label_names", [])
-    lines = [f'"Label list": {names}', f'"Input text": "{example.get("text", "")}"',
-             f'"GT label": "{example.get("truth")}"', ""]
-    for model in example.get("z", {}):
-        z = ", ".join(f"{v:.4f}" for v in example["z"][model])
-        c = ", ".join(f"{v:.1f}" for v in example.get("c", {}).get(model, []))
-        lines.append(f'"{model}-logits": [{z}]')
-        lines.append(f'"{model}-consis.": [{c}]')
-    lines.append("")
-    for method, label in (example.get("labels") or {}).items():
-        lines.append(f'"{method} label": "{label}"')
-    return "\n".join(lines)
+    """Fig. 12's layout of an example record (`mollia.study.fig12.format_example`)."""
+    from mollia.study.fig12 import format_example as listing
+
+    return listing(example)
 
 
 def qualitative(analyses: list[dict], folder: Path, per_dataset: int = 2) -> list[Path]:

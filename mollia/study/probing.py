@@ -1,10 +1,10 @@
 """Notebook 01: how good is each LLM of a mixture as a zero-shot annotator: the numbers and pictures of
 notebook 01 (evaluation: it reads ground truth, which only evaluation may do).
 
-- zero-shot predictions: ``argmax z`` (Eq. 1) and ``argmax c`` (Eq. 3). The c vote falls back
-  where it says nothing: ties between labels are broken by z, and a row whose T generations were
-  all invalid (c all zero) takes ``argmax z``; the share of such rows is reported, so the
-  fall-back never hides silently behind a "class 0";
+- zero-shot predictions: ``argmax z`` (Eq. 1) and the vote ``argmax c`` (Eq. 3) by the one vote
+  rule of the annotators (`mollia.annotators.features.vote_labels`: ties broken by z, argmax z
+  where all T generations were invalid); the share of such rows is reported, so the fall-back
+  never hides silently behind a "class 0";
 - invalid share: the share of generations that named no label (``1 - sum(c)`` averaged);
 - calibration of z: confidence = the largest of z renormalised over the K labels, binned into a
   reliability diagram, with the expected calibration error (ECE);
@@ -23,22 +23,15 @@ from mollia.errors import DataError
 from mollia.probes.table import ProbeTable
 
 
-def _tiny() -> float:
-    return np.finfo(np.float64).tiny
-
-
 def predictions(table: ProbeTable, source: str = "c") -> np.ndarray:
-    """(n, N) zero-shot label of each item and model: argmax of ``source`` ("z" or "c"; see module doc)."""
+    """(n, N) zero-shot label of each item and model: argmax z, or the vote rule for "c"."""
     if source == "z":
         return table.z.argmax(axis=-1)
     if source != "c":
         raise DataError(f"source must be 'z' or 'c', got {source!r}")
-    c, z = table.c, table.z / np.maximum(table.z.sum(axis=-1, keepdims=True), _tiny())
-    # ties within c broken by z: renormalised z <= 1, scaled far below one vote share (1/T)
-    score = c + 1e-6 * z
-    pred = score.argmax(axis=-1)
-    all_invalid = c.sum(axis=-1) <= 0
-    return np.where(all_invalid, table.z.argmax(axis=-1), pred)
+    from mollia.annotators.features import vote_labels
+
+    return vote_labels(table)[0]
 
 
 def accuracy_table(table: ProbeTable, ground_truth: np.ndarray) -> pd.DataFrame:
@@ -72,24 +65,18 @@ def invalid_share(table: ProbeTable) -> np.ndarray:
 
 
 def reliability(table: ProbeTable, ground_truth: np.ndarray, model: str, bins: int = 10) -> tuple[pd.DataFrame, float]:
-    """Reliability diagram data of one model's z (renormalised) and its ECE."""
+    """Reliability diagram data of one model's z (renormalised) and its ECE (`calibration`)."""
+    from mollia.annotators.features import normalised_z
+    from mollia.study.calibration import expected_calibration_error, reliability_bins
+
     j = table.models.index(model)
-    z = table.z[:, j] / np.maximum(table.z[:, j].sum(-1, keepdims=True), _tiny())
-    conf, pred = z.max(-1), z.argmax(-1)
-    correct = pred == np.asarray(ground_truth)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    rows, ece = [], 0.0
-    for b in range(bins):
-        sel = which == b
-        count = int(sel.sum())
-        acc = float(correct[sel].mean()) if count else np.nan
-        mean_conf = float(conf[sel].mean()) if count else np.nan
-        if count:
-            ece += count / len(conf) * abs(acc - mean_conf)
-        rows.append({"bin_low": edges[b], "bin_high": edges[b + 1], "count": count, "confidence": mean_conf,
-                     "accuracy": acc})
-    return pd.DataFrame(rows), float(ece)
+    z = normalised_z(table.z[:, j])
+    found = reliability_bins(z, ground_truth, bins)
+    count = found["count"]
+    frame = pd.DataFrame({"bin_low": found["edges"][:-1], "bin_high": found["edges"][1:], "count": count,
+                          "confidence": np.where(count > 0, found["confidence"], np.nan),
+                          "accuracy": np.where(count > 0, found["accuracy"], np.nan)})
+    return frame, expected_calibration_error(z, ground_truth, bins)
 
 
 def agreement_matrix(table: ProbeTable, source: str = "c") -> pd.DataFrame:

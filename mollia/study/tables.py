@@ -49,18 +49,40 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 
 # -- Table 2 ----------------------------------------------------------------------------------------
+def table2_rows(results: dict, dataset: str) -> list[dict]:
+    """The one Table 2 row builder (the report, notebook 02, ``mollia table2``): per method of one
+    dataset's ``{method: {mean, std, per_seed, skipped?}}``, ours beside the paper's value."""
+    rows = []
+    for method, res in results.items():
+        method = paper.canonical_method(method)
+        per_seed = res.get("per_seed") or []
+        mean, ref = res.get("mean"), paper.paper_value(paper.TABLE2, method, dataset)
+        rows.append({"dataset": dataset, "method": method, "mean": mean, "std": res.get("std"),
+                     "n_seeds": len(per_seed) if per_seed else (1 if mean is not None else 0), "paper": ref,
+                     "ours - paper": None if mean is None or ref is None else mean - ref,
+                     "note": res.get("skipped", "")})
+    return rows
+
+
+def format_table2(results: dict, dataset: str) -> str:
+    """`table2_rows` as a plain-text table (``mollia table2``, notebook 02)."""
+    lines = [f"Table 2 ({dataset}): annotation accuracy on the items outside each seed's labelled set",
+             f"{'method':<30}{'ours (mean ± std)':>20}{'paper':>9}{'diff':>9}  note"]
+    for r in table2_rows(results, dataset):
+        ours = "—" if r["mean"] is None else f"{r['mean']:.4f} ± {r['std']:.4f}"
+        paper_s = "" if r["paper"] is None else f"{r['paper']:.4f}"
+        diff = "" if r["ours - paper"] is None else f"{r['ours - paper']:+.4f}"
+        lines.append(f"{r['method']:<30}{ours:>20}{paper_s:>9}{diff:>9}  {r['note']}")
+    return "\n".join(lines)
+
+
 def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Annotation accuracy per method and dataset (mean, std over seeds) beside the paper's."""
     rows = []
     for rec in collected.annotation:
-        dataset = rec.get("dataset", "?")
         probe = _annotation_probe_set(rec)
-        for method, res in (rec.get("results") or {}).items():
-            method = paper.canonical_method(method)
-            per_seed = res.get("per_seed") or []
-            n = len(per_seed) if per_seed else (1 if res.get("mean") is not None else 0)
-            rows.append({"dataset": dataset, "probe_set": probe, "method": method, "mean": res.get("mean"),
-                         "std": res.get("std"), "n_seeds": n, "paper": paper.paper_value(paper.TABLE2, method, dataset)})
+        rows += [{**{k: r[k] for k in ("dataset", "method", "mean", "std", "n_seeds", "paper")}, "probe_set": probe}
+                 for r in table2_rows(rec.get("results") or {}, rec.get("dataset", "?"))]
     tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "method", "mean", "std", "n_seeds", "paper"])
     if tidy.empty:
         return tidy, tidy

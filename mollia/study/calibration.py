@@ -1,7 +1,9 @@
-"""Reliability (calibration) of annotators' probabilities: expected calibration error and plot.
+"""The one reliability / ECE of the project (annotators' probabilities in notebook 02, the LLMs'
+z in notebook 01): expected calibration error and the reliability plot.
 
 ECE (Naeini et al. 2015; Guo et al. 2017): items are binned by their top probability into
-``n_bins`` equal-width bins; ECE = sum over bins of (share of items) x |accuracy - mean confidence|.
+``n_bins`` equal-width bins, right-closed (lo, hi] (the first bin also takes 0); ECE = sum over
+bins of (share of items) x |accuracy - mean confidence|. Notebook 02 uses 15 bins, notebook 01 10.
 """
 
 from __future__ import annotations
