@@ -191,3 +191,56 @@ def test_finetune_run_al_with_minilm_l6(tmp_path):
     m = run_al(cfg, tmp_path / "ft", dataset, None, encoder_loader=load_encoder, progress=False)
     assert m["done"] and [r["n_labelled"] for r in m["rows"]] == [8, 16]
     assert all(0 <= r["micro_f1"] <= 1 for r in m["rows"])
+
+
+# -- early stopping on a small validation split; the linear head (issue 13) ---------------------
+def _small_val_problem(seed):
+    """10 well separated classes, 50 labelled items, 10 validation items: validation micro-F1 moves in
+    steps of .1 and is flat over the first epochs, where the old rule kept an untrained epoch."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(10, 32))
+    labels = rng.integers(0, 10, 1000)
+    feats = (centres[labels] + 0.9 * rng.normal(size=(1000, 32))).astype(np.float32)
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)  # unit length, like the cached sentence embeddings
+    train, val, test = np.arange(50), np.arange(50, 60), np.arange(100, 1000)
+    return feats, labels, train, val, test
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_head_early_stopping_on_a_tiny_validation_split_keeps_up_with_logistic_regression(seed):
+    from sklearn.linear_model import LogisticRegression
+
+    feats, labels, train, val, test = _small_val_problem(seed)
+    lr_acc = (LogisticRegression(max_iter=2000).fit(feats[train], labels[train]).predict(feats[test])
+              == labels[test]).mean()
+    acc = {}
+    for selection in ("f1", "f1+loss"):
+        head = HeadBackbone(feats, 10, selection=selection, epochs=40, patience=10)
+        head.fit(train, labels[train], np.ones(50), np.zeros((50, 10), bool), 0.0, val, labels[val], seed=seed)
+        acc[selection] = (head.predict_proba(test).argmax(1) == labels[test]).mean()
+    assert acc["f1+loss"] >= lr_acc - 0.02, (acc, lr_acc)
+    assert acc["f1+loss"] >= acc["f1"]
+
+
+def test_linear_head_is_a_query_model_with_mc_dropout_and_noise():
+    feats, labels, train, val, test = _small_val_problem(0)
+    head = HeadBackbone(feats, 10, hidden_size=0, lr=1e-2, epochs=10, patience=5)
+    head.fit(train, labels[train], np.ones(50), np.zeros((50, 10), bool), 0.0, val, labels[val], seed=0)
+    assert [k for k in head.state_dict()] == ["head.out.weight", "head.out.bias"]
+    assert isinstance(head, QueryModel)
+    samples = head.predict_proba_samples(test[:5], 3, np.random.default_rng(0))
+    assert samples.shape == (3, 5, 10) and not np.allclose(samples[0], samples[1])
+    assert head.perturbed_proba(test[:5], 1e-3, 2, np.random.default_rng(0)).shape == (2, 5, 10)
+    for name in ("coreset", "bemps", "noise_stability"):
+        picked = make_strategy(name).query(head, test, train, 5, np.random.default_rng(0))
+        assert len(set(np.asarray(picked).tolist())) == 5
+
+
+def test_selection_and_hidden_size_are_validated():
+    from mollia.al.config import ConfigError
+
+    assert ALConfig().selection == "f1+loss" and ALConfig(hidden_size=0).hidden_size == 0
+    with pytest.raises(ConfigError, match="selection"):
+        ALConfig(selection="best")
+    with pytest.raises(ConfigError, match="hidden_size"):
+        ALConfig(hidden_size=-1)

@@ -16,6 +16,8 @@ ORACLE = "oracle"
 # the oracle gives no negative labels, so Eq. 7 stays a no-op). The paper's oracle is ``ORACLE``.
 ORACLE_ROBUST = "oracle-robust"
 GROUND_TRUTH_ANNOTATORS = (ORACLE, ORACLE_ROBUST)
+# early stopping's choice of epoch (mollia.al.backbones.base.TorchBackbone)
+SELECTIONS = ("f1+loss", "f1", "loss")
 BACKBONE_KINDS = ("head", "finetune")
 # Learning-rate defaults: the paper's 5e-5 for full fine-tuning; a freshly initialised MLP head on
 # frozen embeddings needs a much larger step to converge within 40 epochs (measured on TREC).
@@ -51,7 +53,12 @@ class ALConfig:
     negative_reduction: Eq. 7 over an item's y-: ``sum`` (the paper's formula) or ``mean`` (the
     authors' code: mean over y-, then over the batch items that have any; see ``mollia.al.loss``).
     lr (None = backbone default, see DEFAULT_LR), epochs, patience, train_batch_size,
-    weight_decay, max_length, hidden_size, dropout: training of the AL model.
+    weight_decay, max_length, hidden_size (0 = a linear head), dropout: training of the AL model.
+    selection: the epoch early stopping keeps: "f1+loss" (best validation micro-F1, ties broken by
+    the lower validation cross-entropy; the default), "f1" (first best micro-F1: on a small
+    validation split it can keep an almost untrained epoch, bench/head_vs_linear.py) or "loss";
+    min_steps_per_epoch: training batches shrink below train_batch_size so that an epoch takes at
+    least this many optimiser steps (1 = the old behaviour: 4 steps per epoch at 50 labels).
     pool_size: optional cap on the pool (a seeded subsample of it); None = the whole pool.
     device: ``cpu`` or ``cuda``.
 
@@ -91,6 +98,8 @@ class ALConfig:
     max_length: int = 128
     hidden_size: int = 256
     dropout: float = 0.2
+    selection: str = "f1+loss"
+    min_steps_per_epoch: int = 12
     pool_size: int | None = None
     device: str = "cpu"
     dataset_source: str = "auto"
@@ -178,12 +187,15 @@ class ALConfig:
         if kind not in BACKBONE_KINDS or not encoder:
             raise ConfigError(f"backbone must be 'head:<encoder>' or 'finetune:<encoder>', got {self.backbone!r}")
         for name in ("iterations", "initial", "batch_size", "epochs", "patience", "train_batch_size",
-                     "max_length", "hidden_size"):
+                     "max_length", "hidden_size", "min_steps_per_epoch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{name} must be an integer, got {value!r}")
-            if value < (0 if name == "iterations" else 1):
-                raise ConfigError(f"{name} must be {'>= 0' if name == 'iterations' else 'positive'}, got {value}")
+            if value < (0 if name in ("iterations", "hidden_size") else 1):
+                raise ConfigError(f"{name} must be {'>= 0' if name in ('iterations', 'hidden_size') else 'positive'}, "
+                                  f"got {value}")
+        if self.selection not in SELECTIONS:
+            raise ConfigError(f"selection must be one of {', '.join(SELECTIONS)}, got {self.selection!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not 0.0 < float(self.alpha) <= 1.0:

@@ -20,7 +20,8 @@ def make_backbone(config: ALConfig, dataset_name: str, texts: Sequence[str], n_l
     """
     common = dict(hidden_size=config.hidden_size, dropout=config.dropout, lr=config.learning_rate,
                   weight_decay=config.weight_decay, epochs=config.epochs, patience=config.patience,
-                  batch_size=config.train_batch_size, device=config.device, progress=progress)
+                  batch_size=config.train_batch_size, device=config.device, progress=progress,
+                  selection=config.selection, min_steps_per_epoch=config.min_steps_per_epoch)
     if config.backbone_kind == "head":
         feats = head_features(config.encoder, dataset_name, texts, config.max_length, config.device, embed_fn, progress)
         return HeadBackbone(feats, n_labels, **common)
