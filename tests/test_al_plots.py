@@ -2,7 +2,7 @@
 
 import pytest
 
-from mollia.al.plots import curve_frame, plot_learning_curves
+from mollia.study.active_learning import curve_frame, plot_learning_curves
 from mollia.errors import MolliaError
 
 

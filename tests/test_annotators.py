@@ -8,7 +8,8 @@ import pytest
 from mollia.annotators import MoLAM, PAPER_HYPERPARAMETERS, available_annotators, make_annotator
 from mollia.annotators.crowd import worker_frame
 from mollia.annotators.features import vote_labels
-from mollia.annotators.negatives import negative_label_rates, negative_labels
+from mollia.annotators.negatives import negative_labels
+from mollia.study.protocol import negative_label_rates
 from mollia.annotators.stacking import LogLinearPool, pool_maps
 from mollia.annotators.types import LabelledSet
 from mollia.errors import DataError, MolliaError, UnknownNameError

@@ -59,3 +59,40 @@ def test_nothing_imports_cli_and_papermill_submitit_stay_in_study():
             if name.split(".")[0] in {"papermill", "submitit"} and rel.parts[0] != "study":
                 bad.append(f"{rel} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+# Stage packages are library code: scoring against ground truth, figures and records belong to
+# mollia.study (one module per notebook). These imports mark scoring / plotting / ground-truth
+# loading; a stage module that needs one is doing the study's job.
+LIBRARY_STAGES = ["data", "models", "probes", "annotators", "al"]
+STUDY_ONLY_IMPORTS = ("matplotlib", "seaborn", "sklearn.metrics", "mollia.study")
+STUDY_ONLY_NAMES = {"load_probes_and_truth", "truth_from_dataset", "negative_label_rates", "expected_calibration_error"}
+# The one remaining exception, with its reason: Algorithm 1's "evaluate" step (test micro-/macro-F1
+# and the quality of the labels just added, recorded per iteration for resume) still lives with
+# the AL driver; the ground truth it reads is never fed back into training or the annotator.
+EXCEPTIONS = {("al/records.py", "sklearn.metrics")}
+
+
+def _imported_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+
+
+@pytest.mark.parametrize("stage", LIBRARY_STAGES)
+def test_stages_do_not_score_plot_or_load_ground_truth(stage):
+    bad = []
+    for f in _files(stage):
+        rel = str(f.relative_to(PKG))
+        for name in _imports(f):
+            hit = next((p for p in STUDY_ONLY_IMPORTS if name == p or name.startswith(p + ".")), None)
+            if hit and (rel, hit) not in EXCEPTIONS:
+                bad.append(f"{rel} imports {name}")
+        bad += [f"{rel} imports {n}" for n in sorted(_imported_names(f) & STUDY_ONLY_NAMES)]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_study_only_rule_can_fail(tmp_path):
+    """The checker sees a plotting import inside a function (the way stage code would hide one)."""
+    f = tmp_path / "x.py"
+    f.write_text("def draw():\n    import matplotlib.pyplot as plt\n    from mollia.study.probes_truth import load_probes_and_truth\n")
+    assert "matplotlib.pyplot" in _imports(f) and "load_probes_and_truth" in _imported_names(f)

@@ -8,6 +8,6 @@ Entry points (import them from their modules; this package stays import-light):
   run in memory, one iteration of Algorithm 1 per ``step`` (query, annotate, weight, train, evaluate);
 - ``mollia.al.strategies.make_strategy(name)``: the query strategies;
 - ``mollia.al.backbones.make_backbone``: ``head:<encoder>`` and ``finetune:<encoder>`` AL models;
-- ``mollia.al.loss``: Eqs. 7-9; ``mollia.al.records``: per-iteration records;
-- ``mollia.al.plots.plot_learning_curves``: learning curves from metrics.json documents.
+- ``mollia.al.loss``: Eqs. 7-9; ``mollia.al.records``: per-iteration records.
+Learning-curve plots are the study's (`mollia.study.active_learning`).
 """

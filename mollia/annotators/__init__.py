@@ -8,9 +8,9 @@ Scoring them against ground truth (Table 2's protocol) is the study's: `mollia.s
 """
 
 from mollia.annotators.molam import MoLAM, PAPER_HYPERPARAMETERS
-from mollia.annotators.negatives import negative_label_rates, negative_labels
+from mollia.annotators.negatives import negative_labels
 from mollia.annotators.registry import available_annotators, make_annotator
 from mollia.annotators.types import Annotation, LabelledSet
 
 __all__ = ["Annotation", "LabelledSet", "MoLAM", "PAPER_HYPERPARAMETERS", "available_annotators",
-           "make_annotator", "negative_label_rates", "negative_labels"]
+           "make_annotator", "negative_labels"]

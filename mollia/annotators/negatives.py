@@ -1,4 +1,4 @@
-"""Negative labels y- (Eq. 5) and their quality (Table 3).
+"""Negative labels y- (Eq. 5); their quality against the ground truth (Table 3) is scored in `mollia.study.protocol`.
 
 Eq. 5 of the paper: ``y- = {k | z_i^(k) < delta for every LLM i}``: a label is negative when
 *all* N LLMs give it a probability below ``delta`` (default 0.001). This is the default here
@@ -35,29 +35,3 @@ def negative_labels(z: np.ndarray, delta: float = DEFAULT_DELTA, rule: str = "al
     if rule == "mean":
         return z.mean(axis=1) <= delta
     raise UnknownNameError("negative-label rule", rule, NEGATIVE_RULES)
-
-
-def negative_label_rates(negatives: np.ndarray, ground_truth: np.ndarray) -> dict[str, float]:
-    """Table 3: true and false negative labels as shares of the label space (n * K cells).
-
-    A *true* negative label is a negative label that is not the item's true label; a *false*
-    one is the true label marked negative. Also reports the share of items with any false
-    negative and the mean number of negatives per item.
-    """
-    negatives = np.asarray(negatives, dtype=bool)
-    gt = np.asarray(ground_truth, dtype=np.int64)
-    if negatives.ndim != 2 or negatives.shape[0] != len(gt):
-        raise DataError(f"negative label rates: negatives {negatives.shape} vs ground truth {gt.shape}")
-    n, K = negatives.shape
-    is_true = np.zeros_like(negatives)
-    is_true[np.arange(n), gt] = True
-    false_neg = negatives & is_true
-    true_neg = negatives & ~is_true
-    return {
-        "true_negative_rate": float(true_neg.sum() / (n * K)),
-        "false_negative_rate": float(false_neg.sum() / (n * K)),
-        "items_with_false_negative": float(false_neg.any(axis=1).mean()),
-        "negatives_per_item": float(negatives.sum(axis=1).mean()),
-        "n_items": int(n),
-        "n_labels": int(K),
-    }

@@ -13,7 +13,6 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from mollia.annotators.negatives import negative_label_rates
 from mollia.annotators.types import LabelledSet
 from mollia.atomic import write_json
 from mollia.errors import DataError, MolliaError
@@ -21,6 +20,7 @@ from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
 from mollia.study import fig12
 from mollia.study.collect import collect, probe_set
+from mollia.study.protocol import negative_label_rates
 from mollia.study.probes_truth import load_probes_and_truth
 from mollia.study.figures import format_example  # noqa: F401  (re-exported for the notebook)
 from mollia.study.tables import accurate_detection, flag_precision

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from mollia.study.probes_truth import load_probes_and_truth, resolve_probes_dir
-from mollia.study.protocol import run_protocol, summarise
+from mollia.study.protocol import negative_label_rates, run_protocol, summarise
 from mollia.annotators.molam import DEFAULT_SIGMA, hyperparameters_for
-from mollia.annotators.negatives import DEFAULT_DELTA, negative_label_rates, negative_labels
+from mollia.annotators.negatives import DEFAULT_DELTA, negative_labels
 from mollia.study.calibration import expected_calibration_error, plot_reliability
 from mollia.atomic import write_json
 from mollia.errors import DataError

@@ -1,4 +1,4 @@
-"""Learning-curve plots of AL runs (micro-F1 against the labelled-set size)."""
+"""Notebook 03: learning-curve plots of AL runs (micro-F1 against the labelled-set size)."""
 
 from __future__ import annotations
 
