@@ -278,3 +278,21 @@ def test_precision_is_part_of_the_cache_key(tmp_path, tiny):
         probe_dataset(ds, ["tiny"], precision="int4", **kw)
     with pytest.raises(DataError, match="needs a CUDA GPU"):
         probe_dataset(ds, ["tiny"], quantization="4bit", **kw)
+
+
+def test_batched_yardstick_equals_the_one_text_naive_way(tiny):
+    """The fair batched baseline of bench/probe_speed.py (one forward per label over the whole batch,
+    logits_to_keep at the positions scoring each form and its end; one generate over the left-padded
+    batch) computes the same exact z as the one-text naive way, and T answers per text."""
+    from mollia.probes.naive import batched_samples, batched_z
+
+    model, tokenizer = tiny
+    prober = ModelProber(model, tokenizer, LABELS, SamplingSettings(T=3, max_new_tokens=3))
+    rendered = [prober.render(p) for p in _prompts()]
+    assert len({len(r) for r in rendered}) > 1  # prompts of different lengths: padding is exercised
+    z = batched_z(model, rendered, prober.labels, len(LABELS))
+    for row, ids in enumerate(rendered):
+        np.testing.assert_allclose(z[row], naive_z(model, ids, prober.labels, len(LABELS)), rtol=1e-4)
+    torch.manual_seed(0)
+    answers = batched_samples(model, tokenizer, rendered, 3, 0.7, 0.9, 3)
+    assert len(answers) == len(rendered) and all(len(a) == 3 and all(isinstance(t, str) for t in a) for a in answers)

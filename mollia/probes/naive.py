@@ -72,3 +72,61 @@ def naive_samples(model, tokenizer, prompt_ids: Sequence[int], T: int, temperatu
                          top_p=top_p, top_k=0, max_new_tokens=max_new_tokens, num_return_sequences=T,
                          pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
     return [tokenizer.decode(row[ids.shape[1]:], skip_special_tokens=True) for row in out]
+
+
+# -- the fair batched yardstick ------------------------------------------------------------------
+# Plain transformers calls, no KV reuse, but batched over the same texts as the engine and with
+# ``logits_to_keep`` so the LM head runs only where a label token is predicted (label scoring) or
+# only at the last position (``generate`` does that itself when the model accepts the argument).
+
+
+@torch.inference_mode()
+def batched_z(model, prompts_ids: Sequence[Sequence[int]], labels: LabelSequences, n_labels: int) -> np.ndarray:
+    """(n, K) z of ``n`` prompts by the same exact rule as `naive_z` (no pruning), batched: per label
+    ONE forward over every [prompt + form] row of the batch (right padded, so positions are plain),
+    with logits only at the positions that score the form's tokens and its end."""
+    device = model.device
+    prompts = [list(p) for p in prompts_ids]
+    z = np.zeros((len(prompts), n_labels))
+    end_ids = set(labels.end_ids)
+    for k in range(n_labels):
+        forms = [list(s) for s, o in zip(labels.sequences, labels.owner) if o == k]
+        span = max(len(s) for s in forms) + 1  # the form's tokens and the end after it
+        rows = [(t, s) for t in range(len(prompts)) for s in forms]
+        width = max(len(prompts[t]) + len(s) for t, s in rows)
+        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        keep = torch.zeros((len(rows), span), dtype=torch.long)
+        for r, (t, s) in enumerate(rows):
+            n_real = len(prompts[t]) + len(s)
+            ids[r, :n_real] = torch.tensor(prompts[t] + s)
+            mask[r, :n_real] = 1
+            keep[r] = torch.clamp(torch.arange(span) + len(prompts[t]) - 1, max=width - 1)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), logits_to_keep=keep.to(device)).logits
+        logp = torch.log_softmax(logits.double(), -1)
+        for r, (t, s) in enumerate(rows):
+            seq_lp = float(logp[r, torch.arange(len(s)), torch.tensor(s)].sum())
+            # end tokens that would spell a longer form (same prefix) belong to that form (as naive_z)
+            longer = {tuple(o)[len(s)] for o in labels.sequences if len(o) > len(s) and list(o[: len(s)]) == s}
+            allowed = [e for e in end_ids - longer if e < logp.shape[-1]]
+            z[t, k] += np.exp(seq_lp + float(torch.logsumexp(logp[r, len(s), allowed], -1)))
+    return z
+
+
+@torch.inference_mode()
+def batched_samples(model, tokenizer, prompts_ids: Sequence[Sequence[int]], T: int, temperature: float, top_p: float,
+                    max_new_tokens: int) -> list[list[str]]:
+    """T sampled answers per prompt from ONE ``generate`` over the left-padded batch
+    (``num_return_sequences=T``; uses torch's global RNG: seed it before calling)."""
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(p) for p in prompts_ids)
+    ids = torch.full((len(prompts_ids), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(prompts_ids), width), dtype=torch.long)
+    for r, p in enumerate(prompts_ids):
+        ids[r, width - len(p):] = torch.tensor(list(p))
+        mask[r, width - len(p):] = 1
+    out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), do_sample=True,
+                         temperature=temperature, top_p=top_p, top_k=0, max_new_tokens=max_new_tokens,
+                         num_return_sequences=T, pad_token_id=pad)
+    texts = [tokenizer.decode(row[width:], skip_special_tokens=True) for row in out]
+    return [texts[i * T:(i + 1) * T] for i in range(len(prompts_ids))]
