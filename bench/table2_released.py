@@ -5,7 +5,8 @@ labelled items, accuracy on all the others); one row per method, one column per 
 over the seeds with the paper's value in brackets. Writes ``bench/out/table2_released.md`` (the
 table the README quotes) and, per dataset, ``bench/out/table2_released_<dataset>.json`` (every
 seed's accuracy). A dataset whose JSON is already there with the same methods and seeds is not
-recomputed (so a killed run resumes at the next dataset).
+recomputed (so a killed run resumes at the next dataset; datasets can run as parallel processes,
+``--datasets X --out DIR``, and be combined by copying their JSON here); the table says which.
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/table2_released.py --probes /work/shared/paper/probes --seeds 5
 """
@@ -13,6 +14,7 @@ recomputed (so a killed run resumes at the next dataset).
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     record = BenchRecord("table2_released", threads=args.threads)
     out = Path(args.out)
     results: dict[str, dict] = {}
+    reused: list[str] = []
     for dataset in args.datasets:
         path = out / f"table2_released_{dataset}.json"
         if path.exists():
@@ -55,6 +58,9 @@ def main(argv=None) -> int:
             if sorted(saved) == sorted(args.methods) and all(len(r.get("per_seed", [])) == args.seeds
                                                              for r in saved.values() if r.get("mean") is not None):
                 print(f"{dataset}: reusing {path}", file=sys.stderr)
+                written = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+                reused.append(f"{dataset} from {path.name} (written {written:%Y-%m-%d %H:%M} UTC; its run's own "
+                              f"header is in table2_released_{dataset}.md where present)")
                 results[dataset] = saved
                 continue
         table, truth, _ = load_probes_and_truth(args.probes, dataset, texts=False)
@@ -65,6 +71,9 @@ def main(argv=None) -> int:
     record.line(f"Table 2 on the paper's released probe arrays ({args.probes}): annotation accuracy on the items "
                 f"outside each seed's 50 labelled ones, mean ± std over seeds 0..{args.seeds - 1}; the paper's "
                 "value in brackets. `llm:` = argmax of the released z, `llm-vote:` = argmax of the votes c.")
+    if reused:
+        record.line()
+        record.line("Not recomputed by this command, read back: " + "; ".join(reused) + ".")
     record.line()
     record.line("| method | " + " | ".join(args.datasets) + " |")
     record.line("|---|" + "---|" * len(args.datasets))
