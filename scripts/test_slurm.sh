@@ -3,7 +3,7 @@
 # (SLURM_CONF or /etc/slurm); otherwise starts the single-node one of scripts/slurm_local.sh, runs the
 # tests and stops what it started. Without SLURM installed it skips, saying why (exit 0).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${0%/*}/.."
 PY=${PY:-.venv/bin/python}
 if ! command -v sinfo >/dev/null 2>&1; then
     echo "test-slurm: skipped: SLURM is not installed (no sinfo on PATH); to run these tests install it with"

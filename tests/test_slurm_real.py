@@ -109,6 +109,31 @@ def job_ids(lines: list[str]) -> list[str]:
     return [m.group(1) for line in lines for m in [re.search(r"as job (?:array )?(\d+)", line)] if m]
 
 
+def submit_in_background(grid, root: Path, lines: list[str]) -> tuple[threading.Thread, dict]:
+    """run_grid_slurm in a thread (the test acts on the queue meanwhile); its results or CellFailed
+    land in the returned dict."""
+    outcome: dict = {}
+
+    def submit() -> None:
+        try:
+            outcome["results"] = run_grid_slurm(grid, root=root, out=lines.append, poll_s=2)
+        except CellFailed as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=submit)
+    worker.start()
+    return worker, outcome
+
+
+def wait_until_running(tmp_path: Path, x: str, lines: list[str], limit_s: float = 120) -> str:
+    """Wait for cell ``x`` to have started (its notebook logged itself); the submitted job id."""
+    deadline = time.time() + limit_s
+    while time.time() < deadline and (x not in runs(tmp_path) or not job_ids(lines)):
+        time.sleep(0.5)
+    assert job_ids(lines) and x in runs(tmp_path), f"cell {x} never started: {lines}"
+    return job_ids(lines)[0]
+
+
 def scontrol(job: str) -> list[dict[str, str]]:
     text = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, check=True).stdout
     return [dict(m.groups() for m in re.finditer(r"(\w[\w/:]*)=(\S*)", line)) for line in text.splitlines() if line]
@@ -204,21 +229,8 @@ def test_cancelled_and_timed_out_cells_fail_with_the_slurm_reason_then_rerun(clu
     (tmp_path / "slow-2").touch()  # cell 2 is cancelled while it runs
     lines: list[str] = []
     root = tmp_path / "results"
-    outcome: dict = {}
-
-    def submit() -> None:
-        try:
-            outcome["results"] = run_grid_slurm(grid, root=root, out=lines.append, poll_s=2)
-        except CellFailed as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=submit)
-    worker.start()
-    deadline = time.time() + 120
-    while time.time() < deadline and ("2" not in runs(tmp_path) or not job_ids(lines)):
-        time.sleep(0.5)
-    assert job_ids(lines), f"nothing submitted: {lines}"
-    (array,) = job_ids(lines)
+    worker, outcome = submit_in_background(grid, root, lines)
+    array = wait_until_running(tmp_path, "2", lines)
     subprocess.run(["scancel", f"{array}_1"], check=True)  # task 1 = cell x=2
     worker.join(timeout=300)
     assert not worker.is_alive(), "the grid never returned"
@@ -239,3 +251,25 @@ def test_cancelled_and_timed_out_cells_fail_with_the_slurm_reason_then_rerun(clu
     assert [r.status for r in again] == ["done", "done", "skipped"]
     assert sorted(runs(tmp_path)[len(before):]) == ["1", "2"]
     assert all(is_done(c, root) for c in cells)
+
+
+def test_a_requeued_task_is_waited_for_not_reported_failed(cluster, toy, tmp_path):
+    """A task that SLURM requeues while it runs (what preemption with PreemptMode=REQUEUE does; here
+    `scontrol requeue`) leaves a failed result from its first run; the grid waits for the second."""
+    grid = load_grid(write_grid(tmp_path / "g.yaml", [
+        {"name": "s", "notebook": str(toy), "sweep": {"x": [1]}, "resources": {"cpus": 1, "mem_gb": 0.25}}]))
+    (tmp_path / "slow-1").touch()
+    lines: list[str] = []
+    worker, outcome = submit_in_background(grid, tmp_path / "results", lines)
+    job = wait_until_running(tmp_path, "1", lines)
+    subprocess.run(["scontrol", "requeue", job], check=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and scontrol(job)[0]["JobState"] not in ("PENDING", "REQUEUED"):
+        time.sleep(0.2)
+    (tmp_path / "slow-1").unlink()  # the second run finishes
+    worker.join(timeout=400)
+    assert not worker.is_alive(), "the grid never returned"
+    assert "error" not in outcome, outcome.get("error")
+    assert [r.status for r in outcome["results"]] == ["done"]
+    assert runs(tmp_path) == ["1", "1"]  # it ran twice: before and after the requeue
+    assert scontrol(job)[0]["Restarts"] == "1"

@@ -96,16 +96,19 @@ def test_the_runner_does_not_submit_to_slurm_itself(tmp_path):
         run_grid(grid, backend="slurm", root=tmp_path / "r")
 
 
-def test_paper_grid_dry_run_sizes_the_cluster_job(capsys):
+def test_paper_grid_dry_run_sizes_the_cluster_job(capsys, monkeypatch):
+    import mollia.study.slurm as slurm
+
+    monkeypatch.setattr(slurm, "max_array_size", lambda: 1001)  # SLURM's default, whatever cluster is near
     assert cli_main(["grid", str(REPO / "params" / "paper.yaml"), "--backend", "slurm", "--dry-run"]) == 0
     text = capsys.readouterr().out
     # the grid's own requests per stage, 1440 AL cells in arrays SLURM accepts (default MaxArraySize 1001)
     assert "probing: 4 cells to run (0 done) in 1 job array" in text
     assert "--array=0-3%4 --cpus-per-task=8 --mem=64G --time=720 --gpus-per-node=1" in text
     assert "active_learning: 1440 cells to run (0 done) in 2 job arrays" in text
-    # 4 datasets, pools of 10,000 (TREC: its 5,452 train questions) x 5 LLMs
-    assert "177,260 item-model probes x 0.2 s" in text and "ASSUMPTION" in text
+    # 4 datasets, pools of 10,000 (TREC: its 5,000 train questions) x 5 LLMs
+    assert "175,000 item-model probes x 0.2 s" in text and "ASSUMPTION" in text
     assert cli_main(["grid", str(REPO / "params" / "paper.yaml"), "--backend", "slurm", "--dry-run",
                      "--probe-s-per-item", "0.5"]) == 0
     text = capsys.readouterr().out
-    assert "about 25 GPU hours = 177,260 item-model probes x 0.5 s" in text and "given with --probe-s-per-item" in text
+    assert "about 24 GPU hours = 175,000 item-model probes x 0.5 s" in text and "given with --probe-s-per-item" in text

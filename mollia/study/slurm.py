@@ -36,6 +36,8 @@ from mollia.study.runner import CellResult, describe_plan, is_done, run_cell, ru
 # what a cell asks for when neither its stage nor the command line says (the CLI's --slurm-* defaults)
 DEFAULT_RESOURCES = Resources(cpus=4, mem_gb=32, gpus=0, time_min=240, partition=None, array_parallelism=64)
 # SLURM job states after which a task never runs again (PREEMPTED is not here: it may be requeued)
+# states of a task that SLURM put back in the queue (after a preemption or `scontrol requeue`)
+REQUEUED_STATES = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"}
 FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
                 "DEADLINE", "REVOKED"}
 
@@ -200,12 +202,14 @@ def _wait_slurm(cells: list[Cell], jobs: list, poll_s: float, unknown_after: int
                 settle_s: float = 30.0) -> list[CellResult]:
     """Wait for every task. A result pickle means the task's Python ran to its end (its cell succeeded
     or failed); a failed one is held until SLURM's state is final (a cancelled or timed-out task writes
-    its pickle while still COMPLETING), at most ``settle_s``. A final SLURM state without a pickle
-    means SLURM stopped the task before its Python could answer."""
+    its pickle while still COMPLETING), at most ``settle_s``, and dropped if SLURM requeues the task
+    (only a newer pickle counts then). A final SLURM state without a pickle means SLURM stopped the task
+    before its Python could answer."""
     from tqdm.auto import tqdm
 
     results: dict[int, CellResult] = {}
     held: dict[int, tuple[CellResult, float]] = {}
+    stale: dict[int, float] = {}  # mtime of a result pickle left by a run that SLURM then requeued
     unknown: dict[int, int] = {}
     bar = tqdm(total=len(cells), desc=f"stage {cells[0].stage}", unit="cell")
     delay = min(1.0, poll_s)
@@ -216,11 +220,16 @@ def _wait_slurm(cells: list[Cell], jobs: list, poll_s: float, unknown_after: int
             cell, job = cells[i], jobs[i]
             state = states.get(job.job_id)
             final = state is not None and state.state in FINAL_STATES
-            if i not in held and job.paths.result_pickle.exists():
+            pickle = job.paths.result_pickle
+            if i not in held and pickle.exists() and pickle.stat().st_mtime > stale.get(i, float("-inf")):
                 held[i] = (_outcome(cell, job), time.monotonic())
             if i in held:
                 result, since = held[i]
-                if result.status != "failed" or final or state is None or time.monotonic() - since > settle_s:
+                if result.status == "failed" and state is not None and state.state in REQUEUED_STATES:
+                    # SLURM requeued the task (preemption, `scontrol requeue`): its next run answers
+                    stale[i] = pickle.stat().st_mtime
+                    del held[i]
+                elif result.status != "failed" or final or state is None or time.monotonic() - since > settle_s:
                     results[i] = _with_state(result, state)
             elif final:
                 time.sleep(0.5)  # the task may have written its result just before SLURM reported it finished
@@ -349,9 +358,10 @@ def probe_items(cell: Cell) -> int | None:
         spec = registry.get(str(cell.params.get("dataset")))
     except UnknownNameError:  # the user's own dataset: n as given
         return n
-    # pool_size None = the whole train source (TREC: train_5500 = the paper's train + validation sizes)
-    pool = spec.pool_size or (sum(spec.paper_sizes[:2]) if spec.paper_sizes else None)
-    return min(n, pool) if pool else n
+    # the hub pool: the paper's sample (pool_size; None = all) within the train split (paper_sizes[0]),
+    # e.g. 10,000 for ag_news, imdb, pubmed and TREC's 5,000 train questions (`DatasetSpec.pool`)
+    bounds = [b for b in (spec.pool_size, spec.paper_sizes[0] if spec.paper_sizes else None) if b]
+    return min([n, *bounds])
 
 
 def describe_slurm_plan(grid: Grid, cells: list[Cell], skipped: list[str], defaults: Resources, root: Path,
