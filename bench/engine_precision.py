@@ -77,9 +77,14 @@ def main(argv=None) -> int:
         precisions.insert(0, "float32")
     results, times = {}, {}
     load_before = os.getloadavg()
+    import resource
+
+    peak_gb = {}
     for precision in precisions:
         results[precision], wall, cpu = run_option(args.model, precision, prompts, ids, labels, args)
         times[precision] = (wall / len(prompts), cpu / len(prompts))
+        # the process's peak so far (KiB on Linux): after the float32 run (first), float32's own peak
+        peak_gb[precision] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     load_after = os.getloadavg()
 
     ref = results["float32"]
@@ -104,6 +109,8 @@ def main(argv=None) -> int:
         alike = float((r["gen_parsed"] == ref["gen_parsed"]).mean())
         lines.append(f"| {precision} | {wall:.2f} | {cpu:.2f} | {dz:.4f} | {arg_z:.2f} | {dzf:.4f} | {dc:.2f} "
                      f"| {arg_c:.2f} | {alike:.2f} |")
+    lines += ["", f"peak resident memory of the process after the float32 run (load + probing): "
+                  f"{peak_gb['float32']:.1f} GiB"]
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -194,3 +194,24 @@ def test_cache_shared_with_string_ids_keeps_int_ids_and_resumes(tmp_path, loader
     replayed = load_probes(tmp_path / "cache", "trec")
     assert replayed.item_ids[:9].tolist() == list(range(100, 109))
     assert replayed.item_ids[9:].tolist() == ["aug-1", "aug-2"]
+
+
+def test_only_cached_takes_the_prefix_every_model_finished_and_loads_nothing(tmp_path, loader):
+    run(tmp_path, loader, models=["tiny"], n=6)
+    run(tmp_path, loader, models=["other"], n=3)
+    assert loader.calls == ["tiny", "other"]
+    table = run(tmp_path, loader, models=["tiny", "other"], n=11, only_cached=True)
+    assert loader.calls == ["tiny", "other"]  # no model loaded
+    assert table.models == ("tiny", "other") and table.item_ids.tolist() == [100, 101, 102]
+    assert_same(table.select_models(["tiny"]), run(tmp_path, loader, n=3))
+    with pytest.raises(DataError, match="no item that every model"):
+        run(tmp_path, loader, models=["tiny", "never"], only_cached=True)
+
+
+def test_replay_from_a_folder_of_dataset_tables(tmp_path, loader):
+    """The committed live probes: a folder holding <dataset>.npz files."""
+    table = run(tmp_path, loader)
+    table.save(tmp_path / "live" / "trec.npz")
+    assert_same(table, load_probes(tmp_path / "live", "trec"))
+    with pytest.raises(DataError, match="neither a probe table"):
+        load_probes(tmp_path / "live", "imdb")

@@ -29,6 +29,10 @@ def _add_run_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> No
     p.add_argument("--renormalise", action="store_true", default=d(False), help="renormalise z over the labels")
     p.add_argument("--device", default=d("cpu"), help="cpu, cuda, cuda:1 ...")
     p.add_argument("--quantization", choices=["4bit", "8bit"], default=d(None), help="bitsandbytes loading (GPU)")
+    p.add_argument("--precision", choices=["float32", "bfloat16", "int8"], default=d(None),
+                   help="CPU compute precision (default: each model's registry default; see bench/out/engine_precision.md)")
+    p.add_argument("--z-prune", type=float, default=d(1e-4),
+                   help="z: label-form branches below this probability are not scored (0: exact; default 1e-4)")
     p.add_argument("--cache-dir", default=d(None), help="probe cache root (default results/probes)")
     p.add_argument("--out", default=d(None), help="also save the probe table here (.npz)")
     p.add_argument("--threads", type=int, default=d(None), help="torch CPU threads")
@@ -52,7 +56,8 @@ def register(subparsers) -> None:
 
 _RUN_DEFAULTS = {"dataset": None, "models": None, "n": None, "split": "train", "pool_seed": 666, "T": 10,
                  "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 8, "seed": 0, "batch_size": 8,
-                 "renormalise": False, "device": "cpu", "quantization": None, "cache_dir": None, "out": None,
+                 "renormalise": False, "device": "cpu", "quantization": None, "precision": None,
+                 "z_prune": 1e-4, "cache_dir": None, "out": None,
                  "threads": None}
 
 
@@ -79,7 +84,7 @@ def _run(args) -> int:
     table = probe_dataset(dataset, models, T=args.T, temperature=args.temperature, top_p=args.top_p,
                           max_new_tokens=args.max_new_tokens, seed=args.seed, batch_size=args.batch_size,
                           renormalise=args.renormalise, cache_dir=args.cache_dir, device=args.device,
-                          quantization=args.quantization)
+                          quantization=args.quantization, precision=args.precision, z_prune=args.z_prune)
     if args.out:
         table.save(args.out)
         print(f"probe table: {args.out}")

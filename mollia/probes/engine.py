@@ -273,6 +273,7 @@ def probe_dataset(
     loader: Callable[..., tuple[Any, Any]] | None = None,
     precision: str | None = None,
     z_prune: float = Z_PRUNE,
+    only_cached: bool = False,
 ) -> ProbeTable:
     """Probe the first ``n`` items of ``dataset`` (see `select_items`) with each of ``models``.
 
@@ -288,8 +289,10 @@ def probe_dataset(
     dynamic quantisation of the linear layers, `mollia.models.load.apply_precision`); None takes
     the registry's default for each model (see `resolve_precision`; bench/engine_precision.py
     measures what each costs and how far it moves z and c). ``z_prune``: see
-    `mollia.probes.label_mass` (0 scores every label form exactly). Returns a `ProbeTable` with z, z_first, c and generations,
-    models in the order given, items in dataset order.
+    `mollia.probes.label_mass` (0 scores every label form exactly). ``only_cached``: load no model,
+    return the longest prefix of the items that every model already has in the cache (what a
+    still-running or stopped probing run has finished). Returns a `ProbeTable` with z, z_first, c
+    and generations, models in the order given, items in dataset order.
     """
     from mollia.probes.prompts import prompt_hash, template_for, user_prompt
 
@@ -311,7 +314,8 @@ def probe_dataset(
     ids = items.ids
     digests = np.array([text_digest(p) for p in prompts])
 
-    per_model_records, per_model_meta, generation_frames = [], {}, []
+    per_model_records, per_model_meta = [], {}
+    n_items = len(ids)
     for model_name in models:
         key = ProbeKey(dataset=items.name, model=model_name, prompt_hash=prompt_hash(template_text),
                        label_names=tuple(label_names), T=settings.T, temperature=settings.temperature,
@@ -324,18 +328,25 @@ def probe_dataset(
         index = have.index
         todo = [i for i, item in enumerate(ids.tolist()) if id_key(item) not in index]
         started = time.perf_counter()
-        if todo:
+        if todo and only_cached:
+            n_items = min(n_items, todo[0])
+        elif todo:
             _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,
                            progress, on_batch, max_rows, loader, template_text)
             have = cache.load()
             cache.compact()
-        records = have.take(ids)
-        per_model_records.append(records)
+        per_model_records.append(have)
         per_model_meta[model_name] = dict(key.as_dict(), source="transformers", device=str(device),
                                           cache=str(cache.folder), z_rule=Z_RULE, z_first_rule=Z_FIRST_RULE,
-                                          renormalised=bool(renormalise), computed_items=len(todo),
+                                          renormalised=bool(renormalise),
+                                          computed_items=0 if only_cached else len(todo),
                                           wall_s=round(time.perf_counter() - started, 3))
-        generation_frames.append(records.generations_frame(model_name))
+    if n_items == 0:
+        raise DataError(f"{items.name}: the cache has no item that every model of {models} finished "
+                        f"(settings {key.folder_name()} under {cache.root})")
+    ids = ids[:n_items]
+    per_model_records = [have.take(ids) for have in per_model_records]
+    generation_frames = [r.generations_frame(m) for r, m in zip(per_model_records, models)]
 
     z = np.stack([r.z for r in per_model_records], axis=1)
     if renormalise:

@@ -3,7 +3,8 @@
 `load_probes` accepts:
 
 - a probe-table file (``.npz``, `ProbeTable.save` format, e.g. what ``mollia probe run --out``
-  writes);
+  writes), or a folder of them named ``<dataset>.npz`` (the committed live probes,
+  `LIVE_PROBES_DIR`);
 - one probe-cache setting folder (``.../<dataset>/<model>/<setting>-<digest>/``, holding
   ``key.json`` and ``part-*.npz``, see `mollia.probes.cache`);
 - a probe-cache root (``results/probes`` or a ``cache_dir``): every model cached for the dataset,
@@ -32,6 +33,10 @@ from mollia.probes.paper import RELEASED_DATASETS, find_released_files, load_rel
 from mollia.probes.table import ProbeTable
 
 
+# probe tables of the offline LLMs shipped with the package (scripts/build_live_probes.py)
+LIVE_PROBES_DIR = Path(__file__).resolve().parents[1] / "data" / "live_probes"
+
+
 def load_probes(path_or_folder, dataset, models: Sequence[str] | None = None) -> ProbeTable:
     """A `ProbeTable` of ``dataset`` (a name or a `Dataset`) from a file or folder (see module doc)."""
     name = dataset if isinstance(dataset, str) else getattr(dataset, "name", None)
@@ -47,6 +52,8 @@ def load_probes(path_or_folder, dataset, models: Sequence[str] | None = None) ->
         return table.select_models(models) if models else table
     if (path / "key.json").exists():
         return _table_from_settings([path], name)
+    if (path / f"{_safe(name)}.npz").is_file():
+        return load_probes(path / f"{_safe(name)}.npz", name, models)
     if name in RELEASED_DATASETS:
         try:
             find_released_files(path, name)

@@ -31,7 +31,8 @@ cpus per cell, mem_gb, gpus per cell, time_min (SLURM kills a cell past it), par
 array_parallelism (at most this many of the stage's cells run at once). The local backend ignores them.
 
 Built-in variables: ``${paper_probes_dir}`` ($MOLLIA_PAPER_PROBES, else
-mollia_home()/"paper-probes"), ``${mollia_home}``, ``${results_root}``. A string that is
+mollia_home()/"paper-probes"), ``${mollia_home}``, ``${results_root}``, ``${live_probes_dir}``
+(the committed live probes of the offline LLMs, mollia/data/live_probes). A string that is
 exactly ``${name}`` takes the variable's value with its type; inside a longer string it is
 substituted as text.
 
@@ -85,9 +86,21 @@ def paper_probes_dir() -> Path:
     return default_released_dir()
 
 
+def live_probes_dir() -> str:
+    """The committed live probe tables of the offline LLMs (mollia/data/live_probes), relative to
+    the working directory when inside it (portable cell keys), else absolute."""
+    from mollia.probes.replay import LIVE_PROBES_DIR
+
+    try:
+        return str(LIVE_PROBES_DIR.relative_to(Path.cwd()))
+    except ValueError:
+        return str(LIVE_PROBES_DIR)
+
+
 def builtin_vars() -> dict[str, Any]:
     return {"paper_probes_dir": str(paper_probes_dir()), "mollia_home": str(mollia_home()),
-            "results_root": str(results_root())}  # as given (relative stays relative: portable cell keys)
+            "results_root": str(results_root()),  # as given (relative stays relative: portable cell keys)
+            "live_probes_dir": live_probes_dir()}
 
 
 # -- notebook parameters -------------------------------------------------------------------------
