@@ -399,3 +399,36 @@ def test_annotator_code_version_follows_the_source(tmp_path):
     assert annotator_code_version(pkg) != before  # a new module counts too
     assert len(annotator_code_version()) == 16  # the shipped package's own source
 
+
+
+def test_early_stopping_on_annotated_labels_uses_no_validation_label(problem, tmp_path, monkeypatch):
+    """``early_stopping="annotated"``: each retraining early-stops on a seeded held-out share of the
+    labelled set with its annotated labels; no validation label is read, and the records say so."""
+    from mollia.al.backbones.base import TorchBackbone
+    from mollia.al.loop import annotated_holdout
+
+    seen = []
+    real_fit = TorchBackbone.fit
+
+    def spy_fit(self, positions, targets, weights, negatives, lam, val_positions, val_labels, seed, **kw):
+        seen.append((np.asarray(positions).copy(), np.asarray(val_positions).copy(), np.asarray(val_labels).copy()))
+        return real_fit(self, positions, targets, weights, negatives, lam, val_positions, val_labels, seed, **kw)
+
+    monkeypatch.setattr(TorchBackbone, "fit", spy_fit)
+    m = run(problem, tmp_path / "ann", config(iterations=2, early_stopping="annotated"))
+    dataset, probes, _ = problem
+    data = ALData(dataset, probes, config())
+    lab = json.loads((tmp_path / "ann" / "state" / "state.json").read_text())["labelled"]
+    for it, (train_pos, val_pos, val_y) in enumerate(seen):
+        n = 20 * (it + 1)
+        held = annotated_holdout(config(early_stopping="annotated"), n, it)
+        assert held.sum() == round(0.2 * n) and len(train_pos) == n - held.sum()
+        assert not set(val_pos) & set(data.val.tolist())  # no validation item
+        assert set(val_pos) <= set(lab["positions"][:n]) and not set(val_pos) & set(train_pos)
+        assert val_y.tolist() == np.array(lab["y_plus"][:n])[held].tolist()  # the annotated labels
+    assert [r["n_validation_labels"] for r in m["rows"]] == [0, 0, 0]
+    default = run(problem, tmp_path / "val", config(iterations=1))
+    assert [r["n_validation_labels"] for r in default["rows"]] == [60, 60]  # the validation split, counted
+    assert "early_stopping" not in default["params"] and m["params"]["early_stopping"] == "annotated"
+    with pytest.raises(ConfigError, match="early_stopping must be one of"):
+        config(early_stopping="test")

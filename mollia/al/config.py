@@ -29,7 +29,11 @@ BEYOND_DEFAULTS: dict[str, Any] = {"label_loss": "ce", "loss_params": {}, "confi
                                    "small_loss_forget": 0.0, "human_budget": 0, "human_route": "discrepancy",
                                    # not beyond the paper, but added later: left out at its default too,
                                    # so the params of runs saved before it existed still match
-                                   "negative_reduction": "sum"}
+                                   "negative_reduction": "sum", "early_stopping": "validation",
+                                   "early_stopping_holdout": 0.2}
+# where each retraining's early stopping reads its labels: the validation split's ground truth (the
+# paper: human labels the run does not pay for) or a held-out part of the labelled set's own labels
+EARLY_STOPPING = ("validation", "annotated")
 
 
 class ConfigError(MolliaError, ValueError):
@@ -70,6 +74,10 @@ class ALConfig:
     confidence_weighting: multiply each annotated item's weight by the annotator's q(y+|x).
     small_loss_forget: co-teaching's small-loss selection (Han et al. 2018): the largest-loss share
         of annotated items dropped per minibatch (ramped over small_loss_ramp epochs); 0 = off.
+    early_stopping: ``validation`` (the paper: the validation split's true labels, counted as human
+        labels in the records) or ``annotated`` (a seeded ``early_stopping_holdout`` share of the
+        labelled set, with the labels it was annotated with, is held out of each retraining: the run
+        then uses no human label beyond the initial set).
     human_budget: h, items per iteration routed to the human oracle (the h most doubtful of the
         batch by ``human_route``: discrepancy, disagreement or confidence); 0 = LLM labels only.
     These fields are left out of ``to_params`` while at their defaults, so runs recorded before they
@@ -112,6 +120,8 @@ class ALConfig:
     small_loss_forget: float = 0.0
     human_budget: int = 0
     human_route: str = "discrepancy"
+    early_stopping: str = "validation"
+    early_stopping_holdout: float = 0.2
 
     def __post_init__(self) -> None:
         self.validate()
@@ -237,6 +247,10 @@ class ALConfig:
             raise ConfigError(f"human_budget must be a non-negative integer, got {self.human_budget!r}")
         if self.human_budget > self.batch_size:
             raise ConfigError(f"human_budget ({self.human_budget}) exceeds the batch size ({self.batch_size})")
+        if self.early_stopping not in EARLY_STOPPING:
+            raise ConfigError(f"early_stopping must be one of {', '.join(EARLY_STOPPING)}, got {self.early_stopping!r}")
+        if not 0.0 < float(self.early_stopping_holdout) < 1.0:
+            raise ConfigError(f"early_stopping_holdout must be in (0, 1), got {self.early_stopping_holdout}")
         if self.human_route not in HUMAN_ROUTES:
             raise ConfigError(f"human_route must be one of {', '.join(HUMAN_ROUTES)}, got {self.human_route!r}")
         if self.is_oracle and (self.human_budget or self.label_loss != "ce" or self.confidence_weighting

@@ -24,7 +24,9 @@ Switches: ``negative_learning=False`` drops L_neg (y- ignored), ``discrepancy=Fa
 W_d = 1: the ablation variants A (both on), B (no discrepancy), C (no negatives), D (neither).
 The ``oracle`` arm trains with plain cross-entropy (W = 1, no y-) whatever the switches say;
 ``oracle-robust``, an explicit ablation, gives the same true labels the robust loss.
-The pool is the train split's items that have probes; early stopping uses the validation split.
+The pool is the train split's items that have probes; early stopping uses the validation split's
+true labels (counted in each row as ``n_validation_labels``) or, with ``early_stopping="annotated"``,
+a seeded held-out share of the labelled set with its annotated labels (`annotated_holdout`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from mollia.probes.table import ProbeTable
 log = logging.getLogger(__name__)
 
 # independent random streams of a run, each a pure function of (seed, stream, iteration)
-_POOL, _INITIAL, _QUERY, _TRAIN = 0, 1, 2, 3
+_POOL, _INITIAL, _QUERY, _TRAIN, _HOLDOUT = 0, 1, 2, 3, 4
 
 
 def _rng(seed: int, stream: int, iteration: int = 0) -> np.random.Generator:
@@ -112,6 +114,16 @@ class ALData:
         import pandas as pd
 
         return self.labels[pd.Index(self.ids).get_indexer(list(ids))]
+
+
+def annotated_holdout(config: ALConfig, n_labelled: int, iteration: int) -> np.ndarray:
+    """Boolean mask over the labelled set (in order): the seeded ``early_stopping_holdout`` share
+    (at least one item, at least one left to train on) held out of this iteration's training for
+    ``early_stopping="annotated"``; it early-stops on the labels those items were annotated with."""
+    k = min(max(1, int(round(config.early_stopping_holdout * n_labelled))), n_labelled - 1)
+    mask = np.zeros(n_labelled, dtype=bool)
+    mask[_rng(config.seed, _HOLDOUT, iteration).permutation(n_labelled)[:k]] = True
+    return mask
 
 
 def initial_positions(config: ALConfig, data: ALData) -> np.ndarray:
@@ -187,7 +199,7 @@ class ActiveLearner:
         extra = added_rows(y_llm, data.labels[chosen], negatives, d_anno, prev_proba, batch_c)
         extra.update(n_human=int(human.sum()), n_human_caught=int((y_llm[human] != y_plus[human]).sum()),
                      trained_label_accuracy=float((y_plus == data.labels[chosen]).mean()),
-                     n_validation_labels=int(len(data.val)))
+                     n_validation_labels=self.n_validation_labels)
         return extra
 
     def train(self, iteration: int) -> float:
@@ -198,9 +210,20 @@ class ActiveLearner:
             if config.uses_negatives else 0.0
         pos, y, w, neg = self.labelled.arrays()
         soft_targets, trusted = self.labelled.soft_and_trusted()
-        self.backbone.fit(pos, y, w, neg, lam, data.val, data.labels[data.val], seed=_train_seed(config.seed, iteration),
+        val_pos, val_y = data.val, data.labels[data.val]
+        if config.early_stopping == "annotated":  # no human label beyond the labelled set's own
+            held = annotated_holdout(config, len(pos), iteration)
+            val_pos, val_y, keep = pos[held], y[held], ~held
+            pos, y, w, neg, trusted = pos[keep], y[keep], w[keep], neg[keep], trusted[keep]
+            soft_targets = None if soft_targets is None else soft_targets[keep]
+        self.backbone.fit(pos, y, w, neg, lam, val_pos, val_y, seed=_train_seed(config.seed, iteration),
                           objective=self.objective, soft_targets=soft_targets, trusted=trusted)
         return lam
+
+    @property
+    def n_validation_labels(self) -> int:
+        """Human labels of the validation split this run reads (0 when it early-stops on annotated labels)."""
+        return int(len(self.data.val)) if self.config.early_stopping == "validation" else 0
 
     def evaluate(self) -> dict[str, float]:
         """Test-split metrics of the current model."""
@@ -228,7 +251,7 @@ class ActiveLearner:
                               np.zeros((n0, self.n_labels), dtype=bool), np.zeros(n0, dtype=int), 0,
                               soft=np.eye(self.n_labels)[data.labels[pos]], trusted=np.ones(n0, dtype=int))
             extra = {**initial_row_fields(), "n_human": 0, "n_human_caught": 0, "trained_label_accuracy": None,
-                     "n_validation_labels": int(len(data.val))}
+                     "n_validation_labels": self.n_validation_labels}
         else:
             chosen = self.query(iteration)
             if len(chosen) == 0:

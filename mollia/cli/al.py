@@ -43,6 +43,12 @@ def register(subparsers) -> None:
     p.add_argument("--lambda-end", type=float, default=d.lambda_end)
     p.add_argument("--negative-reduction", default=d.negative_reduction, choices=("sum", "mean"),
                    help="Eq. 7 over an item's negative labels: sum (the paper, default) or mean (the authors' code)")
+    p.add_argument("--early-stopping", default=d.early_stopping, choices=("validation", "annotated"),
+                   help="early-stop each retraining on the validation split's true labels (the paper; human "
+                        "labels, counted in the records) or on a held-out share of the labelled set's annotated "
+                        "labels (no human label beyond the initial set)")
+    p.add_argument("--early-stopping-holdout", type=float, default=d.early_stopping_holdout,
+                   help="share of the labelled set held out with --early-stopping annotated (default 0.2)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="query size B")
     p.add_argument("--initial", type=int, default=d.initial, help="initial labelled set size")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: head 1e-3, finetune 5e-5)")
@@ -85,7 +91,8 @@ def config_from_args(args: argparse.Namespace):
                     annotator_params=args.annotator_params, label_loss=args.label_loss,
                     loss_params=args.loss_params, confidence_weighting=args.confidence_weighting,
                     small_loss_forget=args.small_loss_forget, human_budget=args.human_budget,
-                    human_route=args.human_route,
+                    human_route=args.human_route, early_stopping=args.early_stopping,
+                    early_stopping_holdout=args.early_stopping_holdout,
                     negative_reduction=args.negative_reduction)
 
 
