@@ -73,7 +73,7 @@ def test_records_follow_the_schema(problem, tmp_path):
     keys = {"iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
             "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "flag_precision", "accurate_detection", "lambda",
             "wall_s", "peak_memory_mb", "memory_kind", "n_human", "n_human_caught", "trained_label_accuracy",
-            "n_validation_labels"}
+            "n_validation_labels", "n_test"}
     for row in m["rows"]:
         assert set(row) == keys
         assert row["micro_f1"] == pytest.approx(row["accuracy"])  # single-label data

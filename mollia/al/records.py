@@ -12,9 +12,11 @@ SCHEMA = 1
 
 
 def test_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> dict[str, float]:
-    """micro-F1 (the paper's metric; equals accuracy for single-label data), accuracy, macro-F1."""
+    """micro-F1 (the paper's metric; equals accuracy for single-label data), accuracy, macro-F1, and
+    the number of test items they were computed on."""
     labels = list(range(n_labels))
     return {
+        "n_test": int(len(y_true)),
         "micro_f1": float(f1_score(y_true, y_pred, labels=labels, average="micro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),

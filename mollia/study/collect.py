@@ -25,7 +25,7 @@ AL_PARAM_COLUMNS = ("dataset", "strategy", "annotator", "backbone", "seed", "neg
 ROW_COLUMNS = ("iteration", "n_labelled", "micro_f1", "accuracy", "macro_f1", "added_label_accuracy", "n_negative",
                "negative_error_rate", "discrepancy_rate", "discrepancy_precision", "lambda", "wall_s",
                "peak_memory_mb", "memory_kind", "n_human", "n_human_caught", "trained_label_accuracy",
-               "n_validation_labels")
+               "n_validation_labels", "n_test")
 # beyond-the-paper options (ALConfig records them only when not at their defaults)
 BEYOND_COLUMNS = tuple(BEYOND_DEFAULTS)
 FLAGS = ("discrepancy", "entropy", "margin", "consistency")
@@ -77,8 +77,11 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
     base["beyond"] = any(c in params and params[c] != BEYOND_DEFAULTS[c] for c in BEYOND_COLUMNS)
     base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
                 variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path),
+                early_stopping=params.get("early_stopping", "validation"),
                 setting=f"{params.get('initial')}+{params.get('iterations')}x{params.get('batch_size')}"
-                        f" pool {params.get('pool_size') or 'all'}")
+                        f" pool {params.get('pool_size') or 'all'}"
+                        + ("" if params.get("early_stopping", "validation") == "validation"
+                           else f", stop on {params['early_stopping']}"))
     rows = []
     for r in record.get("rows") or []:
         row = dict(base)

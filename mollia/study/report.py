@@ -35,6 +35,8 @@ TABLE_TITLES = {
     "frontier": "Beyond the paper: the cost/accuracy frontier (final micro-F1 against human labels spent; "
                 "differences paired over seeds: mean [95% t interval] (n))",
     "beyond_cost": "Beyond the paper: human labels and LLM compute per configuration, priced by params/prices.yaml",
+    "labels": "Labels per AL run: human (initial set, validation split read by early stopping, queried by a "
+              "human) and annotator-given; 'stop on annotated' runs read no validation label",
 }
 DEFAULT_PRICES = Path(__file__).resolve().parents[2] / "params" / "prices.yaml"
 
@@ -86,6 +88,11 @@ def build_report(results_root: str | Path, out_tables: str | Path, out_figures: 
         _write_table(out, "cost", cost, cost.round(1))
     accurate = tables.accurate_detection(collected)
     _write_table(out, "fig06_accurate", accurate, accurate.round(4) if not accurate.empty else accurate)
+    labels, labels_md = tables.label_cost(collected)
+    _write_table(out, "labels", labels, labels_md)
+    if "labels" in out.markdown:  # the cost table counts human labels too (validation split included)
+        out.markdown["cost"] = out.markdown.get("cost", "") + "\n" + out.markdown["labels"]
+        write_text(out.tables_dir / "cost.md", out.markdown["cost"])
     flags = tables.flag_precision(collected)
     _write_table(out, "fig06_flags", flags, flags.round(4) if not flags.empty else flags)
     claims = check_claims(collected, out.tidy)

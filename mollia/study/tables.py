@@ -15,6 +15,7 @@ import pandas as pd
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS
 from mollia.study import paper
 from mollia.study.collect import CONFIG_COLUMNS, Collected, summarise_seeds
+from mollia.study.stats import MIN_EVAL_ITEMS
 
 DEFAULT_ROBUST = {"alpha": paper.SETTINGS["alpha"], "lambda_start": paper.SETTINGS["lambda_start"],
                   "lambda_end": paper.SETTINGS["lambda_end"]}
@@ -81,13 +82,18 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for rec in collected.annotation:
         probe = _annotation_probe_set(rec)
-        rows += [{**{k: r[k] for k in ("dataset", "method", "mean", "std", "n_seeds", "paper")}, "probe_set": probe}
+        n_eval = annotation_eval_items(rec)
+        rows += [{**{k: r[k] for k in ("dataset", "method", "mean", "std", "n_seeds", "paper")}, "probe_set": probe,
+                  "n_eval": n_eval}
                  for r in table2_rows(rec.get("results") or {}, rec.get("dataset", "?"))]
-    tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "method", "mean", "std", "n_seeds", "paper"])
+    tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "method", "mean", "std", "n_seeds", "n_eval", "paper"])
     if tidy.empty:
         return tidy, tidy
     tidy = tidy.drop_duplicates(["dataset", "probe_set", "method"], keep="last")
     tidy["column"] = tidy["dataset"] + np.where(tidy["probe_set"] != "", " [" + tidy["probe_set"] + "]", "")
+    # fewer than MIN_EVAL_ITEMS evaluation items: the column is an illustration, not evidence
+    small = pd.to_numeric(tidy["n_eval"], errors="coerce") < MIN_EVAL_ITEMS
+    tidy.loc[small, "column"] += tidy.loc[small, "n_eval"].map(lambda n: f" (illustration: {int(n)} items)")
     wide = {}
     for _, r in tidy.iterrows():
         entry = wide.setdefault(r["method"], {"method": paper.TABLE2_LABELS.get(r["method"], r["method"])})
@@ -98,6 +104,14 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     methods = sorted(wide, key=lambda m: (order.index(m) if m in order else len(order), m))
     md = pd.DataFrame([wide[m] for m in methods]).fillna("–")
     return tidy.drop(columns="column"), md
+
+
+def annotation_eval_items(rec: dict) -> int | None:
+    """Items an annotation record's accuracies are computed on (all items less the labelled ones)."""
+    n_labelled = (rec.get("params") or {}).get("n_labelled")
+    if not rec.get("n_items") or n_labelled in (None, ""):
+        return None
+    return int(rec["n_items"]) - int(n_labelled)
 
 
 def _annotation_probe_set(rec: dict) -> str:
@@ -197,17 +211,20 @@ def _annotator_key(col: pd.Series) -> pd.Series:
 
 
 # -- Table 4 (ablation) -----------------------------------------------------------------------------
-def table4(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Final micro-F1 of the ablation variants A-D (Table 4's configurations; the paper shows Fig. 7)."""
-    al = collected.al
+def variant_runs(al: pd.DataFrame) -> pd.DataFrame:
+    """MoLAM runs at the paper's alpha / lambda, in panels where more than one ablation variant ran."""
     if al.empty:
-        return pd.DataFrame(), pd.DataFrame()
+        return al
     mask = al["annotator"].eq("molam")
     for k, v in DEFAULT_ROBUST.items():
         mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
-    sub = al[mask]
-    # only panels where more than one variant ran
-    sub = sub.groupby(["dataset", "probe_set", "backbone", "setting", "strategy"]).filter(lambda g: g["variant"].nunique() > 1)
+    return al[mask].groupby(["dataset", "probe_set", "backbone", "setting", "strategy"]).filter(
+        lambda g: g["variant"].nunique() > 1)
+
+
+def table4(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final micro-F1 of the ablation variants A-D (Table 4's configurations; the paper shows Fig. 7)."""
+    sub = variant_runs(collected.al)
     if sub.empty:
         return pd.DataFrame(), pd.DataFrame()
     tidy = _group_final(sub, ["dataset", "probe_set", "backbone", "setting", "strategy", "variant"])
@@ -216,6 +233,35 @@ def table4(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
                         aggfunc="first").reset_index().fillna("–")
     md.columns.name = None
     return tidy, md
+
+
+# -- label cost -------------------------------------------------------------------------------------
+def label_cost(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labels one AL run uses, per configuration: the human ones (the initial set, the validation
+    split's true labels read by early stopping, the oracle's or the hybrid budget's queried labels)
+    and the LLM-annotated ones. Counted from the records (the last iteration of each run)."""
+    al = collected.al
+    if al.empty or "n_validation_labels" not in al:
+        return pd.DataFrame(), pd.DataFrame()
+    al = al.assign(n_human=pd.to_numeric(al.get("n_human"), errors="coerce").fillna(0))
+    routed = al.groupby("run_id")["n_human"].sum()
+    last = final_rows(al).set_index("run_id")
+    last = last.assign(routed=routed.reindex(last.index).fillna(0))
+    rows = []
+    for key, g in last.groupby(["dataset", "probe_set", "setting", "annotator"], sort=True):
+        initial = int(pd.to_numeric(g["initial"]).max())
+        validation = pd.to_numeric(g["n_validation_labels"], errors="coerce")
+        queried = int(pd.to_numeric(g["n_labelled"]).max()) - initial
+        routed_max = int(g["routed"].max())
+        by_human = queried if key[3] in GROUND_TRUTH_ANNOTATORS else routed_max
+        val = None if validation.isna().all() else int(validation.max())
+        rows.append({"dataset": key[0], "probe_set": key[1], "setting": key[2], "annotator": key[3],
+                     "runs": int(len(g)), "initial (human)": initial,
+                     "validation (human)": "?" if val is None else val,
+                     "queried by a human": by_human, "queried by the annotator": queried - by_human,
+                     "human labels in all": "?" if val is None else initial + val + by_human})
+    tidy = pd.DataFrame(rows)
+    return tidy, tidy.sort_values(["dataset", "probe_set", "setting", "annotator"], key=_annotator_key)
 
 
 # -- Table 5 ----------------------------------------------------------------------------------------
