@@ -55,3 +55,25 @@ def test_the_two_statistics_on_their_own():
     assert accurate_detection_rate(flagged, wrong) == 0.25  # only item 2 is unflagged and right
     assert flag_precision(flagged, wrong) == 0.5
     assert flag_precision(np.zeros(4, bool), wrong) is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_accurate_detection_of_older_records_is_derived_exactly(seed):
+    """Records written before accurate_detection existed: collect derives it from added_label_accuracy,
+    discrepancy_rate and flag_precision; it equals what added_rows records, flag by flag."""
+    from mollia.study.collect import accurate_detection_from
+
+    rng = np.random.default_rng(seed)
+    n, k = 40, 4
+    truth = rng.integers(0, k, n)
+    y_plus = np.where(rng.random(n) < 0.7, truth, rng.integers(0, k, n))
+    proba = rng.dirichlet(np.ones(k), n)
+    d_anno = proba.argmax(1) != y_plus
+    consistency = rng.dirichlet(np.ones(k), (n, 3))
+    row = added_rows(y_plus, truth, np.zeros((n, k), bool), d_anno, proba, consistency)
+    old = {key: value for key, value in row.items() if key != "accurate_detection"}
+    derived = accurate_detection_from(old)
+    assert derived == pytest.approx(row["accurate_detection"])
+    none_flagged = added_rows(y_plus, truth, np.zeros((n, k), bool), np.zeros(n, bool), proba, consistency)
+    old = {key: value for key, value in none_flagged.items() if key != "accurate_detection"}
+    assert accurate_detection_from(old) == pytest.approx(none_flagged["accurate_detection"])
