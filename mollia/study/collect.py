@@ -74,7 +74,10 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
     base = {c: params.get(c) for c in AL_PARAM_COLUMNS}
     base.update({c: canonical_json(params.get(c, BEYOND_DEFAULTS[c])) if c == "loss_params" else
                  params.get(c, BEYOND_DEFAULTS[c]) for c in BEYOND_COLUMNS})
-    base["beyond"] = any(c in params and params[c] != BEYOND_DEFAULTS[c] for c in BEYOND_COLUMNS)
+    # early stopping on annotated labels is the paper's method with honest label accounting (its
+    # setting names it), not a beyond-the-paper arm
+    base["beyond"] = any(c in params and params[c] != BEYOND_DEFAULTS[c] for c in BEYOND_COLUMNS
+                         if not c.startswith("early_stopping"))
     base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
                 variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path),
                 early_stopping=params.get("early_stopping", "validation"),
