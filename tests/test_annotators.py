@@ -9,6 +9,7 @@ from mollia.annotators import MoLAM, PAPER_HYPERPARAMETERS, available_annotators
 from mollia.annotators.crowd import worker_frame
 from mollia.annotators.features import vote_labels
 from mollia.annotators.negatives import negative_labels
+from mollia.annotators.molam import semi_supervised
 from mollia.study.protocol import negative_label_rates
 from mollia.annotators.stacking import LogLinearPool, pool_maps
 from mollia.annotators.types import LabelledSet
@@ -55,7 +56,7 @@ def test_molam_follows_sklearn_conventions_and_table5():
     assert PAPER_HYPERPARAMETERS["pubmed-20k-rct"] == {"learning_rate": 0.01, "max_depth": 3, "n_estimators": 500}
     table, truth = synthetic_table()
     X = table.features()
-    assert est.fit(X[:40], truth[:40], X[40:]) is est
+    assert est.fit(*semi_supervised(X[:40], truth[:40], X[40:])) is est
     proba = est.predict_proba(X)
     assert proba.shape == (len(X), 3) and np.allclose(proba.sum(1), 1)
     assert (est.predict(X) == proba.argmax(1)).all()
@@ -65,14 +66,19 @@ def test_molam_follows_sklearn_conventions_and_table5():
 def test_molam_pseudo_labelling_adds_confident_items_then_stops():
     table, truth = synthetic_table(n=400)
     X = table.features()
-    est = MoLAM(n_estimators=30, learning_rate=0.3, max_pseudo_iterations=5).fit(X[:40], truth[:40], X[40:])
+    est = MoLAM(n_estimators=30, learning_rate=0.3, max_pseudo_iterations=5).fit(*semi_supervised(X[:40], truth[:40], X[40:]))
     assert est.n_pseudo_labelled_ > 100
-    assert 1 <= est.pseudo_iterations_ <= 5 and len(est.history_) == est.pseudo_iterations_
+    assert 1 <= est.n_iter_ <= 5 and len(est.history_) == est.n_iter_
+    assert est.termination_condition_ in ("no_change", "max_iter")
+    # SelfTrainingClassifier's bookkeeping: labelled rows at round 0, pseudo-labelled ones at their round
+    assert (est.labeled_iter_[:40] == 0).all() and (est.labeled_iter_[40:] != 0).all()
+    assert (est.labeled_iter_[40:] > 0).sum() == est.n_pseudo_labelled_
+    assert np.array_equal(est.transduction_[:40], truth[:40]) and (est.transduction_[40:][est.labeled_iter_[40:] < 0] == -1).all()
     assert sum(est.history_) == est.n_pseudo_labelled_
-    mol = MoLAM(n_estimators=30, learning_rate=0.3, pseudo_labelling=False).fit(X[:40], truth[:40], X[40:])
-    assert mol.n_pseudo_labelled_ == 0 and mol.pseudo_iterations_ == 0
+    mol = MoLAM(n_estimators=30, learning_rate=0.3, pseudo_labelling=False).fit(*semi_supervised(X[:40], truth[:40], X[40:]))
+    assert mol.n_pseudo_labelled_ == 0 and mol.n_iter_ == 0
     # deterministic
-    again = MoLAM(n_estimators=30, learning_rate=0.3, max_pseudo_iterations=5).fit(X[:40], truth[:40], X[40:])
+    again = MoLAM(n_estimators=30, learning_rate=0.3, max_pseudo_iterations=5).fit(*semi_supervised(X[:40], truth[:40], X[40:]))
     assert np.array_equal(again.predict_proba(X), est.predict_proba(X))
 
 
@@ -80,15 +86,17 @@ def test_molam_handles_a_class_missing_from_the_labelled_set():
     table, truth = synthetic_table(n=200, K=4)
     X = table.features()
     keep = np.flatnonzero(truth != 2)[:40]
-    est = MoLAM(n_estimators=20, n_classes=4).fit(X[keep], truth[keep], X)
+    est = MoLAM(n_estimators=20, n_classes=4).fit(*semi_supervised(X[keep], truth[keep], X))
     proba = est.predict_proba(X)
     assert proba.shape == (200, 4) and (proba[:, 2] == 0).all() and np.allclose(proba.sum(1), 1)
     only = MoLAM(n_estimators=5, n_classes=4, pseudo_labelling=False).fit(X[:5], np.full(5, 3))
     assert (only.predict(X) == 3).all()
     with pytest.raises(DataError):
         MoLAM(n_classes=2).fit(X[:10], np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]))
-    with pytest.raises(DataError):
+    with pytest.raises(ValueError, match="sigma"):  # sklearn's parameter validation
         MoLAM(sigma=1.5).fit(X[:10], truth[:10])
+    with pytest.raises(DataError, match="unlabelled"):
+        MoLAM().fit(X[:10], np.full(10, -1))
 
 
 def test_molam_negative_labels_read_z_from_h():

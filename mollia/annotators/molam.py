@@ -18,9 +18,15 @@ class present it predicts that class with probability 1.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import xgboost as xgb
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mollia.annotators.base import ProbeAnnotator, unlabelled_mask
 from mollia.annotators.negatives import DEFAULT_DELTA, negative_labels
@@ -93,17 +99,37 @@ class XGBProbeClassifier(BaseEstimator, ClassifierMixin):
         return self.predict_proba(X).argmax(axis=1)
 
 
-class MoLAM(BaseEstimator, ClassifierMixin):
-    """Mixture-of-LLMs annotation model (Eqs. 4-6): XGBoost on h(x) with pseudo-labelling.
+class MoLAM(ClassifierMixin, BaseEstimator):
+    """Mixture-of-LLMs annotation model (Eqs. 4-6): XGBoost on h(x) with pseudo-labelling, as a
+    scikit-learn semi-supervised classifier (the convention of ``SelfTrainingClassifier``).
 
-    ``fit(X_labelled, y, X_unlabelled=None)``: X are h(x) rows (Eq. 4); with ``X_unlabelled`` and
-    ``pseudo_labelling=True`` it runs the pseudo-labelling loop (threshold ``sigma``). Without
-    pseudo-labelling it is the paper's MoL ablation. ``n_classes`` fixes K (needed when the
-    labelled set misses a class); None takes ``max(y) + 1``.
+    ``fit(X, y)``: X are h(x) rows (Eq. 4); ``y`` holds the labels of the labelled rows and ``-1``
+    for the unlabelled ones, which (with ``pseudo_labelling=True``) feed the pseudo-labelling loop
+    (threshold ``sigma``). Without pseudo-labelling it is the paper's MoL ablation. ``n_classes``
+    fixes the label space to 0..n_classes-1 (needed when the labelled rows miss a class: it then
+    gets probability 0); None takes the labels present (``classes_``), which may be any sortable
+    values.
 
-    Fitted state: ``model_`` (`XGBProbeClassifier`), ``n_classes_``, ``pseudo_iterations_``
-    (refits after the first), ``n_pseudo_labelled_``, ``history_`` (items joining per round).
+    Fitted: ``classes_``, ``n_features_in_``, ``model_`` (`XGBProbeClassifier`), ``transduction_``
+    (the label each training row ended with: its own, its pseudo-label, or -1),
+    ``labeled_iter_`` (0 for labelled rows, k for rows pseudo-labelled in round k, -1 never),
+    ``n_iter_`` (refits after the first), ``termination_condition_`` (``"no_change"``,
+    ``"max_iter"``, ``"all_labeled"``), ``n_pseudo_labelled_``, ``history_`` (rows joining per round).
     """
+
+    _parameter_constraints: dict = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "sigma": [Interval(Real, 0, 1, closed="neither")],
+        "pseudo_labelling": ["boolean"],
+        "max_pseudo_iterations": [Interval(Integral, 0, None, closed="left")],
+        "n_classes": [Interval(Integral, 1, None, closed="left"), None],
+        "delta": [Interval(Real, 0, None, closed="neither")],
+        "negative_rule": [StrOptions({"all", "mean"})],
+        "n_jobs": [Integral],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, learning_rate: float = DEFAULT_HYPERPARAMETERS["learning_rate"],
                  max_depth: int = DEFAULT_HYPERPARAMETERS["max_depth"],
@@ -128,56 +154,83 @@ class MoLAM(BaseEstimator, ClassifierMixin):
         return cls(**{**hyperparameters_for(dataset), **params})
 
     def _new_model(self) -> XGBProbeClassifier:
-        return XGBProbeClassifier(self.n_classes_, self.learning_rate, self.max_depth, self.n_estimators,
-                                  self.n_jobs, self.random_state)
+        seed = self.random_state
+        if not isinstance(seed, (int, np.integer)):  # a Generator / RandomState / None: one fixed draw
+            seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
+        return XGBProbeClassifier(len(self.classes_), self.learning_rate, self.max_depth, self.n_estimators,
+                                  self.n_jobs, int(seed))
 
-    def fit(self, X_labelled: np.ndarray, y: np.ndarray, X_unlabelled: np.ndarray | None = None) -> "MoLAM":
-        X_labelled = np.asarray(X_labelled, dtype=np.float64)
-        y = np.asarray(y, dtype=np.int64)
-        if X_labelled.ndim != 2 or len(X_labelled) != len(y) or len(y) == 0:
-            raise DataError(f"MoLAM: need a 2-d labelled feature array matching y, got {X_labelled.shape} and {y.shape}")
-        if not 0.0 < self.sigma < 1.0:
-            raise DataError(f"MoLAM: sigma must be in (0, 1), got {self.sigma}")
-        self.n_classes_ = int(self.n_classes) if self.n_classes is not None else int(y.max()) + 1
-        self.model_ = self._new_model().fit(X_labelled, y)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y) -> "MoLAM":
+        """Fit on the labelled rows of (X, y) (``y == -1`` marks unlabelled rows), then pseudo-label."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(len(y), dtype=bool)
+        if unlabelled.all():
+            raise DataError("MoLAM: every row is unlabelled (y == -1); it needs labelled rows")
+        y_labelled = y[~unlabelled]
+        check_classification_targets(y_labelled)
+        if self.n_classes is not None:
+            if y.dtype.kind not in "iuf" or not np.array_equal(y_labelled, np.round(y_labelled)) \
+                    or y_labelled.min() < 0 or y_labelled.max() >= self.n_classes:
+                raise DataError(f"MoLAM: with n_classes={self.n_classes} the labels must be integers in "
+                                f"0..{self.n_classes - 1}, got {sorted(set(np.unique(y_labelled).tolist()))}")
+            self.classes_ = np.arange(int(self.n_classes))
+        else:
+            self.classes_ = np.unique(y_labelled)
+        self.n_classes_ = len(self.classes_)
+        X_labelled, X_unlabelled = X[~unlabelled], X[unlabelled]
+        encoded = np.searchsorted(self.classes_, y_labelled).astype(np.int64)
+        self.model_ = self._new_model().fit(X_labelled, encoded)
         self.history_: list[int] = []
-        self.pseudo_iterations_ = 0
-        self.n_pseudo_labelled_ = 0
-        if not self.pseudo_labelling or X_unlabelled is None or len(X_unlabelled) == 0:
-            return self
-        X_unlabelled = np.asarray(X_unlabelled, dtype=np.float64)
-        if X_unlabelled.ndim != 2 or X_unlabelled.shape[1] != X_labelled.shape[1]:
-            raise DataError(f"MoLAM: unlabelled features {X_unlabelled.shape} do not match labelled {X_labelled.shape}")
+        self.labeled_iter_ = np.where(unlabelled, -1, 0)
+        pseudo_y = np.full(len(X_unlabelled), -1, dtype=np.int64)
         joined = np.zeros(len(X_unlabelled), dtype=bool)
-        pseudo_y = np.zeros(len(X_unlabelled), dtype=np.int64)
-        for _ in range(int(self.max_pseudo_iterations)):
-            proba = self.model_.predict_proba(X_unlabelled)
-            new = ~joined & (proba.max(axis=1) > self.sigma)
-            if not new.any():
-                break
-            pseudo_y[new] = proba[new].argmax(axis=1)
-            joined |= new
-            self.history_.append(int(new.sum()))
-            X_train = np.concatenate([X_labelled, X_unlabelled[joined]])
-            y_train = np.concatenate([y, pseudo_y[joined]])
-            self.model_ = self._new_model().fit(X_train, y_train)
-            self.pseudo_iterations_ += 1
+        self.termination_condition_ = "all_labeled" if len(X_unlabelled) == 0 else "max_iter"
+        if self.pseudo_labelling and len(X_unlabelled):
+            for round_ in range(1, int(self.max_pseudo_iterations) + 1):
+                proba = self.model_.predict_proba(X_unlabelled)
+                new = ~joined & (proba.max(axis=1) > self.sigma)
+                if not new.any():
+                    self.termination_condition_ = "no_change"
+                    break
+                pseudo_y[new] = proba[new].argmax(axis=1)
+                joined |= new
+                self.history_.append(int(new.sum()))
+                self.labeled_iter_[np.flatnonzero(unlabelled)[new]] = round_
+                self.model_ = self._new_model().fit(np.concatenate([X_labelled, X_unlabelled[joined]]),
+                                                    np.concatenate([encoded, pseudo_y[joined]]))
+                if joined.all():
+                    self.termination_condition_ = "all_labeled"
+                    break
+        elif len(X_unlabelled):
+            self.termination_condition_ = "no_change"  # MoL: nothing is pseudo-labelled
+        self.n_iter_ = len(self.history_)
         self.n_pseudo_labelled_ = int(joined.sum())
+        transduction = np.full(len(y), -1, dtype=np.int64)
+        transduction[~unlabelled] = encoded
+        transduction[np.flatnonzero(unlabelled)[joined]] = pseudo_y[joined]
+        self.transduction_ = np.where(transduction >= 0, self.classes_[np.maximum(transduction, 0)], -1) \
+            if self.classes_.dtype.kind in "iuf" else self.classes_[np.maximum(transduction, 0)]
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise MolliaError("MoLAM: fit before predict_proba")
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.model_.predict_proba(X)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """y+ (Eq. 6): argmax of the class probabilities."""
-        return self.predict_proba(X).argmax(axis=1)
+    def predict(self, X) -> np.ndarray:
+        """y+ (Eq. 6): the class of largest probability."""
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def negative_labels(self, X: np.ndarray) -> np.ndarray:
-        """y- (Eq. 5) from the z blocks of h(x) rows: boolean (n, K)."""
-        if not hasattr(self, "n_classes_"):
-            raise MolliaError("MoLAM: fit before negative_labels")
+    def negative_labels(self, X) -> np.ndarray:
+        """y- (Eq. 5) from the z blocks of h(x) rows: boolean (n, K) over ``classes_``."""
+        check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
         K = self.n_classes_
         if X.shape[1] % (2 * K):
@@ -185,6 +238,17 @@ class MoLAM(BaseEstimator, ClassifierMixin):
         z = X.reshape(len(X), -1, 2, K)[:, :, 0, :]
         return negative_labels(z, self.delta, self.negative_rule)
 
+
+def semi_supervised(X_labelled: np.ndarray, y: np.ndarray, X_unlabelled: np.ndarray | None = None):
+    """(X, y) for `MoLAM.fit`: the labelled rows first, then the unlabelled ones with y = -1."""
+    X_labelled = np.asarray(X_labelled, dtype=np.float64)
+    if X_unlabelled is None or len(X_unlabelled) == 0:
+        return X_labelled, np.asarray(y)
+    X_unlabelled = np.asarray(X_unlabelled, dtype=np.float64)
+    if X_unlabelled.ndim != 2 or X_labelled.ndim != 2 or X_unlabelled.shape[1] != X_labelled.shape[1]:
+        raise DataError(f"MoLAM: unlabelled features {X_unlabelled.shape} do not match labelled {X_labelled.shape}")
+    return (np.concatenate([X_labelled, X_unlabelled]),
+            np.concatenate([np.asarray(y, dtype=np.int64), np.full(len(X_unlabelled), -1, dtype=np.int64)]))
 
 
 class MoLAMAnnotator(ProbeAnnotator):
@@ -223,5 +287,5 @@ class MoLAMAnnotator(ProbeAnnotator):
                                 pseudo_labelling=self.pseudo_labelling,
                                 max_pseudo_iterations=self.max_pseudo_iterations, n_classes=table.n_labels,
                                 delta=self.delta, negative_rule=self.negative_rule, n_jobs=self.n_jobs,
-                                random_state=self.random_state).fit(X[labelled_pos], labelled_y, X[unl])
+                                random_state=self.random_state).fit(*semi_supervised(X[labelled_pos], labelled_y, X[unl]))
         return self.estimator_.predict_proba(X)

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from mollia.annotators.base import ProbeAnnotator, unlabelled_mask
 from mollia.annotators.features import log_probabilities, softmax
-from mollia.annotators.molam import MoLAM, hyperparameters_for
+from mollia.annotators.molam import MoLAM, hyperparameters_for, semi_supervised
 from mollia.errors import DataError, MolliaError
 
 DEFAULT_L2_GRID = (1e-3, 1e-2, 1e-1, 1.0)
@@ -164,7 +164,7 @@ class StackingAnnotator(ProbeAnnotator):
             hp["n_estimators"] = int(self.n_estimators)
         self.molam_ = MoLAM(**hp, sigma=self.sigma, n_classes=K,
                             max_pseudo_iterations=self.max_pseudo_iterations, n_jobs=self.n_jobs,
-                            random_state=self.random_state).fit(X_seed, y_seed, X[rest])
+                            random_state=self.random_state).fit(*semi_supervised(X_seed, y_seed, X[rest]))
         return self.molam_.predict_proba(X)
 
 
