@@ -96,3 +96,46 @@ def test_the_study_only_rule_can_fail(tmp_path):
     f = tmp_path / "x.py"
     f.write_text("def draw():\n    import matplotlib.pyplot as plt\n    from mollia.study.probes_truth import load_probes_and_truth\n")
     assert "matplotlib.pyplot" in _imports(f) and "load_probes_and_truth" in _imported_names(f)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    graph = {}
+    for f in PKG.rglob("*.py"):
+        parts = f.relative_to(PKG.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        tree = ast.parse(f.read_text(), filename=str(f))
+        deps = {n for n in _imports(f) if n.startswith("mollia.")}
+        # "from mollia.x import y" names module mollia.x.y when that is a module
+        deps |= {f"{node.module}.{a.name}" for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mollia")
+                 for a in node.names}
+        graph[name] = deps
+    return {m: {n for n in deps if n in graph and n != m} for m, deps in graph.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[str]:
+    cycles, state = [], {}
+
+    def visit(m, path):
+        state[m] = 1
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                cycles.append(" -> ".join(path[path.index(n):] + [n]))
+            elif n not in state:
+                visit(n, path + [n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    return cycles
+
+
+def test_no_import_cycle_between_modules_of_the_study():
+    """The study's modules import each other one way (runner <- slurm, never back), counting
+    imports inside functions too."""
+    graph = {m: d for m, d in _module_graph().items() if m.startswith("mollia.study")}
+    assert "mollia.study.runner" in graph["mollia.study.slurm"]  # the graph sees real edges
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a -> b -> c -> a"]
+    cycles = _cycles(graph)
+    assert not cycles, "\n".join(cycles)

@@ -234,3 +234,28 @@ def test_identical_items_still_give_distinct_positions(name):
     model = ArrayQueryModel(emb, np.random.default_rng(0).normal(size=(3, 3)), dropout=0.2)
     chosen = _strategy(name).query(model, np.arange(3, 30), np.arange(3), 8, np.random.default_rng(0))
     assert np.unique(chosen).size == 8 and np.isin(chosen, np.arange(3, 30)).all()
+
+
+def test_entropy_and_margin_are_one_confidence_strategy_with_a_score_hook():
+    from mollia.al.strategies.confidence import ConfidenceSampling
+    from mollia.al.strategies.entropy import EntropySampling
+    from mollia.al.strategies.margin import MarginSampling
+
+    assert issubclass(EntropySampling, ConfidenceSampling) and issubclass(MarginSampling, ConfidenceSampling)
+
+    class LeastConfidence(ConfidenceSampling):
+        name = "least_confidence"
+
+        def uncertainty(self, proba):
+            return 1 - proba.max(axis=1)
+
+    class Fixed:
+        def predict_proba(self, idx):
+            table = np.array([[0.9, 0.1], [0.55, 0.45], [0.7, 0.3], [0.5, 0.5]])
+            return table[np.asarray(idx)]
+
+    rng = np.random.default_rng(0)
+    pool, none = np.arange(4), np.array([], dtype=int)
+    assert LeastConfidence().query(Fixed(), pool, none, 2, rng).tolist() == [3, 1]
+    assert EntropySampling().query(Fixed(), pool, none, 2, rng).tolist() == [3, 1]
+    assert MarginSampling().query(Fixed(), pool, none, 2, rng).tolist() == [3, 1]

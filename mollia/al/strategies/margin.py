@@ -1,12 +1,12 @@
 """Breaking-ties margin sampling (Scheffer et al. 2001; Luo et al. 2005): the n pool items whose two
-most probable classes are closest, i.e. the smallest p_(1) - p_(2) of ``model.predict_proba``."""
+most probable classes are closest, i.e. the smallest p_(1) - p_(2) of ``model.predict_proba``
+(a `ConfidenceSampling` score)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mollia.al.strategies.base import QueryModel, Strategy, check_model_output
-from mollia.al.strategies.entropy import top_n
+from mollia.al.strategies.confidence import ConfidenceSampling
 from mollia.errors import MolliaError
 
 
@@ -19,13 +19,10 @@ def top2_margin(proba: np.ndarray) -> np.ndarray:
     return two[:, 1] - two[:, 0]
 
 
-class MarginSampling(Strategy):
+class MarginSampling(ConfidenceSampling):
     """Pick the ``n`` items with the smallest top-two margin (no randomness used)."""
 
     name = "margin"
 
-    def _select(self, model: QueryModel, pool_idx: np.ndarray, labelled_idx: np.ndarray,
-                n: int, rng: np.random.Generator) -> np.ndarray:
-        proba = np.asarray(model.predict_proba(pool_idx))
-        check_model_output(proba, (pool_idx.size, proba.shape[-1]), "predict_proba")
-        return top_n(-top2_margin(proba), n)
+    def uncertainty(self, proba: np.ndarray) -> np.ndarray:
+        return -top2_margin(proba)
