@@ -137,3 +137,10 @@ def test_report_writes_the_frontier_cost_and_claims(results, tmp_path):
     assert any(p.name.startswith("beyond_frontier_trec") for p in out.files)
     cost = pd.read_csv(tmp_path / "tables" / "beyond_cost.csv")
     assert (cost["human_cost"] == cost["human_total"] * 1.0).all()
+
+
+def test_noise_aware_arms_are_paired_with_the_robust_loss_on_their_own_annotator(results):
+    front = beyond.frontier(beyond.run_table(collect(results).al_all)).set_index("arm")
+    # the fixture's only robust-loss arm is MoLAM's: the stack arms have no same-annotator partner
+    assert front.loc["stack · soft", "vs_robust_n"] == 0
+    assert front.loc["molam · robust loss (W_d + L_neg)", "vs_robust_mean"] == pytest.approx(0.0)
