@@ -78,3 +78,37 @@ def test_smoke_grid_executes_every_notebook(paper_dir, tmp_path, monkeypatch):
     assert {r.status for r in again} == {"skipped"}
     report = json.loads(next((root / "09_report").glob("*/metrics.json")).read_text())
     assert report["kind"] == "report" and report["n_al_runs"] >= 3
+
+
+def test_notebooks_are_the_single_source_and_agree_with_alconfig(tmp_path):
+    """The .ipynb files are the only copy (nbbuild holds no notebook text) and the AL notebooks'
+    parameters match ALConfig's fields (type and default); a drifted default is caught."""
+    import json
+
+    from mollia.study import nbbuild
+
+    assert not hasattr(nbbuild, "NOTEBOOKS") and nbbuild.check(REPO / "notebooks") == []
+    for name in nbbuild.AL_NOTEBOOKS:
+        assert (REPO / "notebooks" / name).exists()
+    drifted = json.loads((REPO / "notebooks" / "03_active_learning.ipynb").read_text())
+    cell = next(c for c in drifted["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = [ln.replace("iterations: int = 10", "iterations: int = 9") for ln in cell["source"]]
+    (tmp_path / "03_active_learning.ipynb").write_text(json.dumps(drifted))
+    assert nbbuild.check(tmp_path) == ["03_active_learning.ipynb: iterations = 9 but ALConfig's default is 10"]
+
+
+def test_cli_options_are_derived_from_alconfig():
+    """Every ALConfig field is a `mollia al` option with the field's default; parsing no option gives ALConfig()."""
+    import argparse
+    from dataclasses import fields
+
+    from mollia.al.config import ALConfig
+    from mollia.cli import al
+
+    parser = argparse.ArgumentParser()
+    al.register(parser.add_subparsers())
+    args = parser.parse_args(["al", "--out", "x"])
+    assert al.config_from_args(args) == ALConfig()
+    assert {f.name for f in fields(ALConfig)} <= set(vars(args))
+    args = parser.parse_args(["al", "--out", "x", "--weight-decay", "0.1", "--no-discrepancy"])
+    assert al.config_from_args(args).weight_decay == 0.1 and al.config_from_args(args).discrepancy is False

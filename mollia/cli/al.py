@@ -75,25 +75,39 @@ def register(subparsers) -> None:
                         help="doubt score that picks the h items")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_remaining_fields(p)
     p.set_defaults(func=cmd_al)
 
 
-def config_from_args(args: argparse.Namespace):
+def add_remaining_fields(parser: argparse.ArgumentParser) -> None:
+    """An option for every `ALConfig` field that has none yet (``--weight-decay`` ...), typed and
+    defaulted from the dataclass itself, so a new field reaches the CLI without an edit here."""
+    from dataclasses import MISSING, fields
+
     from mollia.al.config import ALConfig
 
-    return ALConfig(dataset=args.dataset, dataset_source=args.dataset_source, probes=args.probes,
-                    strategy=args.strategy, annotator=args.annotator, backbone=args.backbone,
-                    iterations=args.iterations, seed=args.seed, negative_learning=args.negative_learning,
-                    discrepancy=args.discrepancy, alpha=args.alpha, lambda_start=args.lambda_start,
-                    lambda_end=args.lambda_end, batch_size=args.batch_size, initial=args.initial, lr=args.lr,
-                    epochs=args.epochs, patience=args.patience, train_batch_size=args.train_batch_size,
-                    pool_size=args.pool_size, device=args.device, strategy_params=args.strategy_params,
-                    annotator_params=args.annotator_params, label_loss=args.label_loss,
-                    loss_params=args.loss_params, confidence_weighting=args.confidence_weighting,
-                    small_loss_forget=args.small_loss_forget, human_budget=args.human_budget,
-                    human_route=args.human_route, early_stopping=args.early_stopping,
-                    early_stopping_holdout=args.early_stopping_holdout,
-                    negative_reduction=args.negative_reduction)
+    taken = {a.dest for a in parser._actions}
+    for f in fields(ALConfig):
+        if f.name in taken:
+            continue
+        default = f.default if f.default is not MISSING else f.default_factory()
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help="ALConfig field")
+        elif isinstance(default, dict):
+            parser.add_argument(flag, type=_json_dict, default=default, help="ALConfig field (JSON object)")
+        else:
+            parser.add_argument(flag, type=type(default) if default is not None else str, default=default,
+                                help=f"ALConfig field (default {default})")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The `ALConfig` of the parsed options: one option per field (see `add_remaining_fields`)."""
+    from dataclasses import fields
+
+    from mollia.al.config import ALConfig
+
+    return ALConfig(**{f.name: getattr(args, f.name) for f in fields(ALConfig)})
 
 
 def cmd_al(args: argparse.Namespace) -> int:
