@@ -24,9 +24,18 @@ from mollia.probes.download import (
     released_file_names,
     released_file_url,
 )
+from mollia.probes import download
 from mollia.probes.paper import load_released
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+PINNED = dict(download.RELEASED_SHA256)
+
+
+@pytest.fixture(autouse=True)
+def unpinned(monkeypatch):
+    """The transport tests publish synthetic arrays under the real file names: no pins for them
+    (the pinned-hash tests below put the real pins back)."""
+    monkeypatch.setattr(download, "RELEASED_SHA256", {})
 
 
 def _arrays(n=12, K=2, seed=0):
@@ -250,3 +259,45 @@ def test_import_real_reference_folder(paper_dir, tmp_path):
     copied = import_released_from(paper_dir / "probes", tmp_path / "dest")
     assert set(copied) == {"ag_news", "imdb", "trec"}
     assert load_released(tmp_path / "dest", "trec").table.z.shape == (5452, 5, 6)
+
+
+def test_pinned_hashes_reject_other_arrays_and_accept_the_release(tmp_path, monkeypatch, paper_dir):
+    monkeypatch.setattr(download, "RELEASED_SHA256", PINNED)
+    fake = tmp_path / "fake"
+    _publish(fake, dataset="trec", n=5452, K=6)
+    dest = tmp_path / "dest"
+    with pytest.raises(CacheError, match="sha256 .* is not the pinned"):
+        download_released("trec", dest, commit=COMMIT, base_url=fake.as_uri())
+    assert not any(dest.glob("*.npy"))  # nothing half-installed
+    real = tmp_path / "real" / REPOSITORY / COMMIT / RELEASE_FOLDER
+    real.mkdir(parents=True)
+    for name in released_file_names("trec"):
+        (real / name).write_bytes((paper_dir / "probes" / name).read_bytes())
+    assert download_released("trec", dest, commit=COMMIT, base_url=(tmp_path / "real").as_uri()) == dest
+    assert load_released(dest, "trec").table.z.shape[0] == 5452
+
+
+def test_demo_downloads_the_released_arrays_by_default_and_says_how_offline(tmp_path, monkeypatch, paper_dir):
+    """`make demo`: no arrays found -> fetched (transport stubbed: a file:// mirror of the release,
+    sha256-pinned); the download failing (offline) -> a message naming MOLLIA_PAPER_PROBES."""
+    from mollia.study.demo import ensure_paper_probes
+
+    monkeypatch.setattr(download, "RELEASED_SHA256", PINNED)
+    monkeypatch.delenv("MOLLIA_PAPER_PROBES", raising=False)
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
+    lines = []
+    assert ensure_paper_probes(lines.append, base_url="http://127.0.0.1:9", timeout=2) is None  # offline
+    assert "download failed" in lines[-1] and "MOLLIA_PAPER_PROBES=" in lines[-1] and "skipped" in lines[-1]
+    assert ensure_paper_probes(lines.append, download=False) is None and "--no-download" in lines[-1]
+    mirror = tmp_path / "mirror" / REPOSITORY / RELEASE_COMMIT / RELEASE_FOLDER
+    mirror.mkdir(parents=True)
+    for name in released_file_names("trec"):
+        (mirror / name).write_bytes((paper_dir / "probes" / name).read_bytes())
+    got = ensure_paper_probes(lines.append, base_url=(tmp_path / "mirror").as_uri())
+    assert got == default_released_dir() and "downloading" in lines[-2] and "pinned sha256" in lines[-1]
+    from mollia.study.grid import paper_probes_dir
+
+    assert paper_probes_dir() == got  # the demo grid's ${paper_probes_dir} now finds them
+    assert ensure_paper_probes(lines.append) == got and "replaying" in lines[-1]  # a second demo: no download
+    monkeypatch.setenv("MOLLIA_PAPER_PROBES", str(tmp_path / "nothing"))
+    assert ensure_paper_probes(lines.append) is None and "holds no valid released TREC arrays" in lines[-1]

@@ -290,3 +290,16 @@ def test_demo_runs_the_grid_then_the_report_and_a_second_run_only_reports(tmp_pa
     lines.clear()
     assert run_demo(grid, jobs=1, results=tmp_path / "r", figures=tmp_path / "f", fetch=False, out=lines.append) == 0
     assert runs(log) == ["a-1"] and any("1 already done" in ln for ln in lines)
+
+
+def test_demo_writes_beside_the_committed_evidence_not_over_it(monkeypatch, tmp_path):
+    from mollia.study.demo import demo_outputs
+
+    monkeypatch.delenv("MOLLIA_RESULTS", raising=False)
+    monkeypatch.delenv("MOLLIA_FIGURES", raising=False)
+    monkeypatch.chdir(tmp_path)
+    results, figures = demo_outputs()
+    assert results == tmp_path / "results" / "demo" and figures == results / "figures"
+    monkeypatch.setenv("MOLLIA_RESULTS", str(tmp_path / "r"))
+    monkeypatch.setenv("MOLLIA_FIGURES", str(tmp_path / "f"))
+    assert demo_outputs() == (tmp_path / "r", tmp_path / "f")

@@ -44,6 +44,9 @@ def register(subparsers) -> None:
     p.add_argument("--results", type=Path, default=None)
     p.add_argument("--figures", type=Path, default=None)
     p.add_argument("--skip-fetch", action="store_true", help="do not fetch the offline models first")
+    p.add_argument("--no-download-probes", action="store_true",
+                   help="do not download the paper's released TREC arrays where none are found (by default the "
+                        "demo fetches them, sha256-pinned, to replay the paper's five LLMs)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -85,4 +88,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mollia.study.demo import run_demo
 
     return run_demo(grid_path=args.grid, jobs=args.jobs, results=args.results, figures=args.figures,
-                    fetch=not args.skip_fetch)
+                    fetch=not args.skip_fetch, download_probes=not args.no_download_probes)

@@ -18,6 +18,7 @@ moved into place. A second call finds valid files and touches no network.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -39,6 +40,17 @@ RELEASE_COMMIT = "f4cbac37627e23376baa568d46c0334125616f6a"  # "f4cbac3", the co
 RELEASE_FOLDER = "output_exp/molam_train_data"
 RAW_BASE_URL = "https://raw.githubusercontent.com"
 LFS_BASE_URL = "https://media.githubusercontent.com/media"
+# sha256 of the released arrays at RELEASE_COMMIT (taken from the copies the reference data holds);
+# a downloaded file must match. pubmed-20k-rct's arrays are not in that copy: they are checked by
+# shape and content only (load_released), said so when fetched.
+RELEASED_SHA256 = {
+    "ag_news_meta_x.npy": "43f534bfaf18fd5e4f2de589b210b0f01157d7e3c33fc02c504df59670dc2df9",
+    "ag_news_meta_y.npy": "83f5ebb5376117260d02590a110451c0bca5403ae9a7093a7d30b678712050a7",
+    "imdb_meta_x.npy": "e27b29d60d39a03abca8fec661cb557e35247929d57fce5638fb178702eabd20",
+    "imdb_meta_y.npy": "16a25d9ee919984be4d34685b803ac04dd97e688445f363ca6aa4574cd58d640",
+    "trec_meta_x.npy": "6d5cec334a9853e9b11dcdee2a90ff327c28efe262b17595db7b00a8054e61c3",
+    "trec_meta_y.npy": "2d340342c3245521baa6908d5a34589928e86fd0cecf80f972831456d551c0a1",
+}
 _LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 _CHUNK = 1 << 20
 
@@ -96,14 +108,33 @@ def _existing_valid(dest: Path, dataset: str) -> ReleasedProbes | None:
     if not ((dest / x_name).exists() and (dest / y_name).exists()):
         return None
     try:
+        for name in (x_name, y_name):
+            check_pinned_hash(dest / name)
         return load_released(dest, dataset)
     except (DataError, CacheError) as exc:
         log.warning("released probes in %s are invalid (%s); fetching them again", dest, exc)
         return None
 
 
+def check_pinned_hash(path: Path) -> None:
+    """CacheError unless ``path`` has the pinned sha256 of its file name (no pin: nothing to check)."""
+    pinned = RELEASED_SHA256.get(path.name)
+    if pinned is None:
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != pinned:
+        raise CacheError(f"{path.name}: sha256 {digest.hexdigest()} is not the pinned {pinned} of the release "
+                         f"at {RELEASE_COMMIT[:7]}")
+
+
 def _install(staging: Path, dest: Path, dataset: str) -> ReleasedProbes:
-    """Validate the staged pair, then move each file into ``dest`` (os.replace: atomic per file)."""
+    """Check the staged pair (pinned sha256, then content), then move each file into ``dest``
+    (os.replace: atomic per file)."""
+    for name in released_file_names(dataset):
+        check_pinned_hash(staging / name)
     released = load_released(staging, dataset)
     for name in released_file_names(dataset):
         os.replace(staging / name, dest / name)
