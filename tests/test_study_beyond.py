@@ -84,11 +84,15 @@ def test_claims_say_met_or_by_how_much_not(results):
     front = beyond.frontier(beyond.run_table(collect(results).al_all))
     claims = beyond.beyond_claims(front).set_index("claim")
     llm_goal = claims.loc[[c for c in claims.index if "LLM-only" in c][0]]
-    assert llm_goal["verdict"].startswith("not met: short by")  # .70-.80: about .09 below the oracle
+    # .70-.80: about .09 below the oracle, but 3 seeds < the 5 a verdict needs (mollia.study.stats)
+    assert llm_goal["verdict"].startswith("inconclusive (3 paired seeds")
+    assert "short of the goal" in llm_goal["verdict"]
     # no hybrid arm spends <= 20% here (h = 5 of B = 10 is 50%): no hybrid claim is made
     assert not any("hybrid" in c for c in claims.index)
-    assert beyond._verdict_within(-0.015, -0.005, 0.004, 0.02) == "met"
-    assert beyond._verdict_within(-0.03, -0.01, 0.01, 0.02).startswith("inconclusive")
+    assert beyond._verdict_within({"n": 5, "mean": -0.005, "low": -0.015, "high": 0.004}, 0.02) == "met"
+    assert beyond._verdict_within({"n": 5, "mean": -0.01, "low": -0.03, "high": 0.01}, 0.02).startswith("inconclusive")
+    assert beyond._verdict_within({"n": 5, "mean": -0.05, "low": -0.07, "high": -0.03}, 0.02) == \
+        "not met: the mean is 0.030 short of the goal"
 
 
 def test_costs_add_up(results, tmp_path):

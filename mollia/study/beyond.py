@@ -22,6 +22,7 @@ import pandas as pd
 
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS
 from mollia.errors import MolliaError
+from mollia.study import stats
 from mollia.study.collect import probe_set
 
 
@@ -94,21 +95,10 @@ def run_table(al_all: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_difference(a: pd.Series, b: pd.Series) -> dict[str, float]:
-    """Mean of a - b over the seeds both have, and its 95% t interval (scipy.stats.ttest_rel)."""
-    from scipy import stats
-
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).dropna()
-    out = {"n": int(len(both)), "mean": float("nan"), "low": float("nan"), "high": float("nan")}
-    if len(both) == 0:
-        return out
-    diff = both["a"] - both["b"]
-    out["mean"] = float(diff.mean())
-    if len(both) >= 2 and float(diff.std()) > 1e-12:
-        ci = stats.ttest_rel(both["a"], both["b"]).confidence_interval(0.95)
-        out["low"], out["high"] = float(ci.low), float(ci.high)
-    elif len(both) >= 2:  # identical differences: the interval is the point
-        out["low"] = out["high"] = out["mean"]
-    return out
+    """Mean of a - b over the seeds both have (Series indexed by seed), with its 95% t interval:
+    `mollia.study.stats.paired_difference`, the rule of every claims.md verdict."""
+    d = stats.paired_difference(a.dropna().to_dict(), b.dropna().to_dict())
+    return {"n": d.n, "mean": d.mean, "low": d.low, "high": d.high}
 
 
 def fmt_paired(p: dict[str, float]) -> str:
@@ -383,18 +373,17 @@ def frontier_figures(front: pd.DataFrame, runs: pd.DataFrame, folder: Path) -> l
 
 # -- our claims ------------------------------------------------------------------------------------
 
-def _verdict_within(p_low: float, p_mean: float, p_high: float, tolerance: float) -> str:
-    """Goal "at most ``tolerance`` below the oracle": met when the whole 95% interval of the paired
-    difference lies above -tolerance, missed when it lies below, inconclusive otherwise."""
-    if np.isnan(p_mean):
-        return "not run"
-    if np.isnan(p_low):
-        return ("met" if p_mean >= -tolerance else "not met") + " (one seed: no interval)"
-    if p_low >= -tolerance:
+def _verdict_within(p: dict[str, float], tolerance: float) -> str:
+    """Goal "at most ``tolerance`` below the oracle": `stats.verdict` against -tolerance ("holds" =
+    the whole 95% interval of the paired difference above -tolerance: met), saying by how much the
+    mean misses where it does."""
+    v = stats.verdict(stats.PairedDifference(int(p["n"]), p["mean"], p["low"], p["high"]), -tolerance)
+    short = -tolerance - p["mean"]
+    if v == "holds":
         return "met"
-    if p_high < -tolerance:
-        return f"not met: short by {-tolerance - p_mean:.3f} (mean)"
-    return f"inconclusive (mean short by {max(-tolerance - p_mean, 0):.3f})"
+    if v == "does not hold":
+        return f"not met: the mean is {short:.3f} short of the goal"
+    return v + (f"; the mean is {short:.3f} short of the goal" if short > 0 else "; the mean meets the goal")
 
 
 def beyond_claims(front: pd.DataFrame) -> pd.DataFrame:
@@ -414,17 +403,15 @@ def beyond_claims(front: pd.DataFrame) -> pd.DataFrame:
             if cands.empty:
                 continue
             best = cands.loc[cands["micro_f1"].idxmax()]
-            lo, m, hi = best["vs_oracle_full_low"], best["vs_oracle_full_mean"], best["vs_oracle_full_high"]
+            p = {k: best[f"vs_oracle_full_{k}"] for k in ("n", "mean", "low", "high")}
             rows.append({"claim": claim, "where": where,
                          "evidence": f"best: {best['arm']} {best['micro_f1']:.3f}; paired difference to oracle AL "
-                                     f"{fmt_paired({'n': best['vs_oracle_full_n'], 'mean': m, 'low': lo, 'high': hi})}",
-                         "verdict": _verdict_within(lo, m, hi, tol)})
+                                     f"{fmt_paired(p)}", "verdict": _verdict_within(p, tol)})
         for _, a in g[~g["oracle"] & g["human_queried"].eq(0) & ~g["arm"].str.startswith("molam · robust")].iterrows():
             p = {k: a[f"vs_paper_{k}"] for k in ("n", "mean", "low", "high")}
             if p["n"] == 0:
                 continue
-            verdict = ("better" if p["low"] > 0 else "worse" if p["high"] < 0 else "no difference shown") \
-                if not np.isnan(p["low"]) else "one seed"
-            rows.append({"claim": f"Ours: {a['arm']} vs the paper's method (MoLAM, robust loss)", "where": where,
+            verdict = stats.verdict(stats.PairedDifference(int(p["n"]), p["mean"], p["low"], p["high"]), 0.0)
+            rows.append({"claim": f"Ours: {a['arm']} ends above the paper's method (MoLAM, robust loss)", "where": where,
                          "evidence": f"{a['micro_f1']:.3f}; paired difference {fmt_paired(p)}", "verdict": verdict})
     return pd.DataFrame(rows, columns=["claim", "where", "evidence", "verdict"])
