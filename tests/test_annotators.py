@@ -12,7 +12,7 @@ from mollia.annotators.negatives import negative_labels
 from mollia.annotators.molam import semi_supervised
 from mollia.study.protocol import negative_label_rates
 from mollia.annotators.stacking import LogLinearPool, pool_maps
-from mollia.annotators.types import LabelledSet
+from mollia.annotators.types import Annotation, LabelledSet
 from mollia.errors import DataError, MolliaError, UnknownNameError
 from mollia.probes.paper import load_released
 from mollia.probes.table import ProbeTable
@@ -264,3 +264,18 @@ def test_one_vote_rule_everywhere():
     none = LabelledSet(np.array([], dtype=int), np.array([], dtype=int))
     for name in ("llm-vote:m", "llms-v"):
         assert make_annotator(name).fit(table, none).annotate().y_plus.tolist() == expected, name
+
+
+def test_annotation_save_load_round_trip_and_a_clear_error(tmp_path):
+    import numpy as np
+
+    from mollia.errors import CacheError
+
+    proba = np.array([[0.7, 0.3], [0.2, 0.8]])
+    ann = Annotation("molam", np.array([5, 9]), proba.argmax(1), proba, proba < 0.25)
+    back = Annotation.load(ann.save(tmp_path / "a" / "ann.npz"))
+    assert back.method == "molam" and back.item_ids.tolist() == [5, 9]
+    assert np.array_equal(back.proba, proba) and np.array_equal(back.negatives, ann.negatives)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(CacheError, match="bad.npz"):
+        Annotation.load(tmp_path / "bad.npz")

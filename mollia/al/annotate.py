@@ -20,8 +20,7 @@ import numpy as np
 
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS, ORACLE
 from mollia.annotators.types import Annotation, LabelledSet
-from mollia.atomic import atomic_path
-from mollia.errors import DataError
+from mollia.errors import CacheError, DataError
 from mollia.paths import mollia_home
 from mollia.probes.table import ProbeTable
 
@@ -87,10 +86,7 @@ def annotate_pool(annotator: str, pool_ids: np.ndarray, initial: LabelledSet, pr
     if ann.proba.shape[1] != n_labels:
         raise DataError(f"annotator {annotator!r} returned {ann.proba.shape[1]} classes, expected {n_labels}")
     if cache_path is not None:
-        with atomic_path(cache_path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, method=np.array(ann.method), item_ids=np.asarray(ann.item_ids), y_plus=ann.y_plus,
-                         proba=ann.proba, negatives=ann.negatives)
+        ann.save(cache_path)
     return ann
 
 
@@ -135,9 +131,8 @@ def _load_cached(path: Path, pool_ids: np.ndarray) -> Annotation | None:
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            ann = Annotation(str(data["method"]), data["item_ids"], data["y_plus"], data["proba"], data["negatives"])
-    except (OSError, ValueError, KeyError, DataError) as exc:
+        ann = Annotation.load(path)
+    except CacheError as exc:
         log.warning("annotation cache %s unreadable (%s): refitting", path, exc)
         return None
     return ann if np.array_equal(np.asarray(ann.item_ids), pool_ids) else None

@@ -113,12 +113,7 @@ class RunState:
     def load_annotation(self) -> Annotation | None:
         if not self.annotation_path.exists():
             return None
-        try:
-            with np.load(self.annotation_path, allow_pickle=False) as data:
-                return Annotation(str(data["method"]), data["item_ids"], data["y_plus"], data["proba"],
-                                  data["negatives"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise CacheError(f"corrupt annotation file {self.annotation_path}: {exc}") from exc
+        return Annotation.load(self.annotation_path)
 
     def load_model(self, iteration: int) -> dict:
         path = self.model_path(iteration)
@@ -129,10 +124,7 @@ class RunState:
 
     # -- write -----------------------------------------------------------------------------------
     def save_annotation(self, ann: Annotation) -> None:
-        with atomic_path(self.annotation_path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, method=np.array(ann.method), item_ids=np.asarray(ann.item_ids), y_plus=ann.y_plus,
-                         proba=ann.proba, negatives=ann.negatives)
+        ann.save(self.annotation_path)
 
     def save_iteration(self, params: dict, iteration: int, labelled: LabelledItems, rows: list[dict],
                        model_state: dict, done: bool) -> dict:

@@ -7,11 +7,13 @@ protocol grants: the initial labelled set, nothing else). It returns an `Annotat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mollia.errors import DataError
+from mollia.atomic import atomic_path
+from mollia.errors import CacheError, DataError
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,24 @@ class Annotation:
         cols.update({f"proba_{k}": self.proba[:, k] for k in range(K)})
         cols.update({f"negative_{k}": self.negatives[:, k] for k in range(K)})
         return pd.DataFrame(cols)
+
+    def save(self, path) -> Path:
+        """Write the annotation to ``path`` (``.npz``, atomically: a kill never leaves half a file)."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, method=np.array(self.method), item_ids=np.asarray(self.item_ids), y_plus=self.y_plus,
+                         proba=self.proba, negatives=self.negatives)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Annotation":
+        """The annotation `save` wrote; CacheError naming the file when it is unreadable."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(str(data["method"]), data["item_ids"], data["y_plus"], data["proba"], data["negatives"])
+        except (OSError, ValueError, KeyError, DataError) as exc:
+            raise CacheError(f"unreadable annotation file {path}: {exc}") from exc
 
     def subset(self, ids) -> "Annotation":
         pos = pd.Index(self.item_ids).get_indexer(list(ids))
