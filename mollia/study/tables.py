@@ -174,14 +174,19 @@ def _group_final(al: pd.DataFrame, by: list[str], metric: str = "micro_f1") -> p
     return pd.DataFrame(rows)
 
 
+def _at_paper_robust_settings(al: pd.DataFrame) -> pd.Series:
+    """Rows whose alpha / lambda_start / lambda_end are the paper's (`DEFAULT_ROBUST`)."""
+    mask = pd.Series(True, index=al.index)
+    for k, v in DEFAULT_ROBUST.items():
+        mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
+    return mask
+
+
 def default_robust(al: pd.DataFrame) -> pd.DataFrame:
     """Runs with the paper's robust-loss settings (variant A, alpha 0.5, lambda 0.4 -> 1)."""
     if al.empty:
         return al
-    mask = al["variant"].eq("A")
-    for k, v in DEFAULT_ROBUST.items():
-        mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
-    return al[mask]
+    return al[al["variant"].eq("A") & _at_paper_robust_settings(al)]
 
 
 def headline(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -215,9 +220,7 @@ def variant_runs(al: pd.DataFrame) -> pd.DataFrame:
     """MoLAM runs at the paper's alpha / lambda, in panels where more than one ablation variant ran."""
     if al.empty:
         return al
-    mask = al["annotator"].eq("molam")
-    for k, v in DEFAULT_ROBUST.items():
-        mask &= np.isclose(pd.to_numeric(al[k], errors="coerce").astype(float), v)
+    mask = al["annotator"].eq("molam") & _at_paper_robust_settings(al)
     return al[mask].groupby(["dataset", "probe_set", "backbone", "setting", "strategy"]).filter(
         lambda g: g["variant"].nunique() > 1)
 
