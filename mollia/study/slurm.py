@@ -1,4 +1,5 @@
-"""SLURM backend: one submitit job array per stage; each array task runs one cell.
+"""SLURM backend: each stage's cells as submitit job arrays (several where a stage is larger than the
+cluster's MaxArraySize; a one-cell stage is a plain job); each array task runs one cell.
 
 Each task calls `mollia.study.runner.run_cell`, i.e. the same papermill subprocess and the same
 atomic publish as the local backend, so a cluster run and a laptop run leave the same folders and
@@ -10,7 +11,8 @@ What one cell asks for comes from its stage's ``resources:`` in the grid file, o
 submitted (a later stage reads an earlier one's outputs). While waiting, job states come from SLURM
 itself (``scontrol show job``, else ``sacct``), so a task that SLURM cancelled, timed out or lost
 before it wrote a result is reported as a failed cell naming SLURM's state and reason, instead of a
-wait that never ends (submitit's own polling needs ``sacct``, which needs slurmdbd).
+wait that never ends (submitit's own polling needs ``sacct``, which needs slurmdbd); a task SLURM
+requeues (preemption) is waited for.
 
 ``cluster`` is passed to ``submitit.AutoExecutor``: None picks SLURM where ``sbatch`` exists;
 "local" and "debug" run on this machine without SLURM.
@@ -35,9 +37,9 @@ from mollia.study.runner import CellResult, describe_plan, is_done, run_cell, ru
 
 # what a cell asks for when neither its stage nor the command line says (the CLI's --slurm-* defaults)
 DEFAULT_RESOURCES = Resources(cpus=4, mem_gb=32, gpus=0, time_min=240, partition=None, array_parallelism=64)
-# SLURM job states after which a task never runs again (PREEMPTED is not here: it may be requeued)
 # states of a task that SLURM put back in the queue (after a preemption or `scontrol requeue`)
 REQUEUED_STATES = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"}
+# SLURM job states after which a task never runs again (PREEMPTED is not here: it may be requeued)
 FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
                 "DEADLINE", "REVOKED"}
 
