@@ -373,6 +373,9 @@ def frontier_figures(front: pd.DataFrame, runs: pd.DataFrame, folder: Path) -> l
 
 # -- our claims ------------------------------------------------------------------------------------
 
+CLAIM_COLUMNS = ["claim", "where", "evidence", "n", "difference", "95% interval", "verdict"]
+
+
 def _verdict_within(p: dict[str, float], tolerance: float) -> str:
     """Goal "at most ``tolerance`` below the oracle": `stats.verdict` against -tolerance ("holds" =
     the whole 95% interval of the paired difference above -tolerance: met), saying by how much the
@@ -392,7 +395,7 @@ def beyond_claims(front: pd.DataFrame) -> pd.DataFrame:
     against the paper's method (MoLAM, robust loss). Best arm by mean; paired over seeds."""
     rows = []
     if front.empty:
-        return pd.DataFrame(columns=["claim", "where", "evidence", "verdict"])
+        return pd.DataFrame(columns=CLAIM_COLUMNS)
     for key, g in front.groupby(SETTING, dropna=False):
         where = " ".join(str(k) for k in key[:4])
         goals = (("Ours: an LLM-only arm (no human label beyond the initial set) ends within 0.02 micro-F1 of oracle AL",
@@ -406,12 +409,20 @@ def beyond_claims(front: pd.DataFrame) -> pd.DataFrame:
             p = {k: best[f"vs_oracle_full_{k}"] for k in ("n", "mean", "low", "high")}
             rows.append({"claim": claim, "where": where,
                          "evidence": f"best: {best['arm']} {best['micro_f1']:.3f}; paired difference to oracle AL "
-                                     f"{fmt_paired(p)}", "verdict": _verdict_within(p, tol)})
+                                     f"{fmt_paired(p)}", **_stat_columns(p), "verdict": _verdict_within(p, tol)})
         for _, a in g[~g["oracle"] & g["human_queried"].eq(0) & ~g["arm"].str.startswith("molam · robust")].iterrows():
             p = {k: a[f"vs_paper_{k}"] for k in ("n", "mean", "low", "high")}
             if p["n"] == 0:
                 continue
             verdict = stats.verdict(stats.PairedDifference(int(p["n"]), p["mean"], p["low"], p["high"]), 0.0)
             rows.append({"claim": f"Ours: {a['arm']} ends above the paper's method (MoLAM, robust loss)", "where": where,
-                         "evidence": f"{a['micro_f1']:.3f}; paired difference {fmt_paired(p)}", "verdict": verdict})
-    return pd.DataFrame(rows, columns=["claim", "where", "evidence", "verdict"])
+                         "evidence": f"{a['micro_f1']:.3f}; paired difference {fmt_paired(p)}", **_stat_columns(p),
+                         "verdict": verdict})
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def _stat_columns(p: dict) -> dict:
+    """The n / difference / interval columns of claims.md for a paired difference."""
+    ok = not np.isnan(p["low"])
+    return {"n": int(p["n"]), "difference": round(float(p["mean"]), 4),
+            "95% interval": f"[{p['low']:+.4f}, {p['high']:+.4f}]" if ok else "–"}
