@@ -25,6 +25,7 @@ import torch
 from mollia.annotators.types import Annotation
 from mollia.atomic import atomic_path, write_json
 from mollia.errors import CacheError
+from mollia.records import make_record, write_record
 
 STATE_VERSION = 1
 
@@ -135,7 +136,7 @@ class RunState:
                  "done": bool(done), "labelled": vars(labelled), "rows": rows}
         write_json(self.state_path, state)
         metrics = metrics_document(params, rows, done)
-        write_json(self.metrics_path, metrics)
+        write_record(self.metrics_path, metrics)
         for old in self.dir.glob("model_*.pt"):
             if old != self.model_path(iteration):
                 old.unlink(missing_ok=True)
@@ -146,18 +147,19 @@ class RunState:
         """Rewrite metrics.json from the state when it differs (never with other params: load checked)."""
         current = _read_json(self.metrics_path) if self.metrics_path.exists() else None
         if current != normalise(metrics):
-            write_json(self.metrics_path, metrics)
+            write_record(self.metrics_path, metrics)
 
     def mark_done(self, metrics: dict) -> None:
         """The run ended early (pool exhausted): flag state and metrics as done."""
         state = _read_json(self.state_path)
         state["done"] = True
         write_json(self.state_path, state)
-        write_json(self.metrics_path, metrics)
+        write_record(self.metrics_path, metrics)
 
 
 def metrics_document(params: dict, rows: list[dict], done: bool) -> dict:
-    return {"schema": 1, "kind": "al", "done": bool(done), "params": normalise(params), "rows": rows}
+    """The ``al`` record of `mollia.records` (metrics.json)."""
+    return make_record("al", done=bool(done), params=normalise(params), rows=rows)
 
 
 def _read_json(path: Path) -> dict:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-SCHEMA = 1
-
 
 def test_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> dict[str, float]:
     """micro-F1 (the paper's metric; equals accuracy for single-label data), accuracy, macro-F1, and

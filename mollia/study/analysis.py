@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mollia.annotators.types import LabelledSet
-from mollia.atomic import write_json
+from mollia.records import make_record, write_record
 from mollia.errors import DataError, MolliaError
 from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
@@ -80,12 +80,12 @@ def analyse(dataset: str, probes: str, annotator: str = "molam", baselines: Sequ
         flags = flags[flags["dataset"] == dataset]
     if not accurate.empty:
         accurate = accurate[accurate["dataset"] == dataset]
-    return {"schema": 1, "kind": "analysis", "dataset": dataset, "probes": str(probes), "probe_set": probe_set(probes),
-            "models": list(table.models), "annotator": annotator, "baselines": list(baselines), "seed": seed,
-            "n_labelled": n_labelled, "n_items": n, "accuracy": accuracy, "negative_labels": negatives,
-            "n_candidates_fig12": int(len(candidates)), "qualitative": examples,
-            "flag_precision": flags.to_dict(orient="records") if not flags.empty else [],
-            "accurate_detection": accurate.to_dict(orient="records") if not accurate.empty else []}
+    return make_record("analysis", dataset=dataset, probes=str(probes), probe_set=probe_set(probes),
+                       models=list(table.models), annotator=annotator, baselines=list(baselines), seed=seed,
+                       n_labelled=n_labelled, n_items=n, accuracy=accuracy, negative_labels=negatives,
+                       n_candidates_fig12=int(len(candidates)), qualitative=examples,
+                       flag_precision=flags.to_dict(orient="records") if not flags.empty else [],
+                       accurate_detection=accurate.to_dict(orient="records") if not accurate.empty else [])
 
 
 def negative_label_frame(result: dict) -> pd.DataFrame:
@@ -110,4 +110,4 @@ def flag_frame(result: dict) -> pd.DataFrame:
 
 
 def save(result: dict, out_dir: str | Path) -> Path:
-    return write_json(Path(out_dir) / "metrics.json", result)
+    return write_record(Path(out_dir) / "metrics.json", result)

@@ -17,11 +17,10 @@ from mollia.study.protocol import negative_label_rates, run_protocol, summarise
 from mollia.annotators.molam import DEFAULT_SIGMA, hyperparameters_for
 from mollia.annotators.negatives import DEFAULT_DELTA, negative_labels
 from mollia.study.calibration import expected_calibration_error, plot_reliability
-from mollia.atomic import write_json
+from mollia.records import make_record, write_record
 from mollia.errors import DataError
 from mollia.study import fig12, paper
 
-SCHEMA = 1
 
 
 def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence[str], seeds: int = 5,
@@ -72,20 +71,18 @@ def run_annotation_study(dataset: str, probes_dir: str | Path, methods: Sequence
             figures["fig12"] = str(_save_png(fig, out_dir / f"fig12_{dataset}.png"))
     table5 = {"dataset": dataset, **hyperparameters_for(dataset), "sigma": DEFAULT_SIGMA, "delta": DEFAULT_DELTA}
     paper_table2 = {m: paper.paper_value(paper.TABLE2, m, dataset) for m in methods}
-    metrics = {
-        "schema": SCHEMA, "kind": "annotation", "dataset": dataset, "done": True,
-        "params": {"dataset": dataset, "probes_dir": str(probes_dir), "methods": methods, "seeds": seeds,
-                   "n_labelled": n_labelled, "n_jobs": n_jobs,
-                   "method_params": params},
-        "n_items": len(table), "models": list(table.models), "label_names": list(table.label_names),
-        "results": results, "paper_table2": paper_table2,
-        "negative_labels": {"default_rule": "all", "delta": DEFAULT_DELTA, "rates": table3,
-                            "paper_table3": {f"{k}_rate": paper.paper_value(paper.TABLE3, k, dataset)
-                                             for k in ("true_negative", "false_negative")}},
-        "calibration_ece": {"seed": first_seed, "ece": calibration},
-        "hyperparameters": table5, "examples": examples, "figures": figures,
-    }
-    write_json(out_dir / "metrics.json", metrics)
+    metrics = make_record(
+        "annotation", dataset=dataset, done=True,
+        params={"dataset": dataset, "probes_dir": str(probes_dir), "methods": methods, "seeds": seeds,
+                "n_labelled": n_labelled, "n_jobs": n_jobs, "method_params": params},
+        n_items=len(table), models=list(table.models), label_names=list(table.label_names),
+        results=results, paper_table2=paper_table2,
+        negative_labels={"default_rule": "all", "delta": DEFAULT_DELTA, "rates": table3,
+                         "paper_table3": {f"{k}_rate": paper.paper_value(paper.TABLE3, k, dataset)
+                                          for k in ("true_negative", "false_negative")}},
+        calibration_ece={"seed": first_seed, "ece": calibration},
+        hyperparameters=table5, examples=examples, figures=figures)
+    write_record(out_dir / "metrics.json", metrics)
     return metrics
 
 

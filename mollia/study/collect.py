@@ -8,6 +8,7 @@ Folders the runner uses for unfinished work (``.partial``) and the report's own 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ from typing import Any
 import pandas as pd
 
 from mollia.al.config import BEYOND_DEFAULTS
+from mollia.records import KINDS, RecordError, check_record
 from mollia.study.experiments import variant_of
 from mollia.study.grid import canonical_json, params_hash
+
+log = logging.getLogger(__name__)
 
 SKIP_PARTS = {".partial", ".submitit", "tables"}
 AL_PARAM_COLUMNS = ("dataset", "strategy", "annotator", "backbone", "seed", "negative_learning", "discrepancy",
@@ -127,6 +131,13 @@ def collect(root: str | Path) -> Collected:
             out.unreadable.append(str(path))
             continue
         kind = record.get("kind") if isinstance(record, dict) else None
+        if kind in KINDS:  # one of ours: read through mollia.records (schema version checked)
+            try:
+                check_record(record, str(path))
+            except RecordError as exc:
+                log.warning("%s", exc)
+                out.unreadable.append(str(path))
+                continue
         record = dict(record, _path=str(path)) if isinstance(record, dict) else record
         if kind == "al":
             key = canonical_json(record.get("params") or {})

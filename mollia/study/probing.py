@@ -146,17 +146,12 @@ def _save(fig, path: str | Path) -> Path:
 def probing_metrics(table: ProbeTable, ground_truth: np.ndarray, params: dict) -> dict:
     """The record notebook 01 writes to ``out_dir/metrics.json`` (kind "probing")."""
     acc = accuracy_table(table, ground_truth)
-    return {
-        "schema": 1,
-        "kind": "probing",
-        "dataset": table.dataset,
-        "n_items": len(table),
-        "models": list(table.models),
-        "params": dict(params),
-        "per_model": {m: {k: float(v) for k, v in row.items()} for m, row in acc.iterrows()},
-        "agreement_c": agreement_matrix(table, "c").round(6).to_dict(),
-        "probe_metadata": table.per_model,
-    }
+    from mollia.records import make_record
+
+    return make_record("probing", dataset=table.dataset, n_items=len(table), models=list(table.models),
+                       params=dict(params),
+                       per_model={m: {k: float(v) for k, v in row.items()} for m, row in acc.iterrows()},
+                       agreement_c=agreement_matrix(table, "c").round(6).to_dict(), probe_metadata=table.per_model)
 
 
 def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, temperature: float, seed: int,
@@ -165,7 +160,7 @@ def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, te
     figure paths). ``probes_dir`` "" means live probing of ``models`` on the first ``n`` items of the
     pool sample (`pool_for_probing`); otherwise the probes are replayed from ``probes_dir`` (a
     cache or released arrays), truncated to ``n`` rows when n > 0."""
-    from mollia.atomic import write_json
+    from mollia.records import write_record
     from mollia.paths import figures_root
 
     if isinstance(models, str):
@@ -197,5 +192,5 @@ def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, te
         "agreement": plot_agreement(table, figures_dir / f"{dataset}_agreement.png"),
     }
     metrics["figures"] = {k: str(v) for k, v in figures.items()}
-    write_json(Path(out_dir) / "metrics.json", metrics)
+    write_record(Path(out_dir) / "metrics.json", metrics)
     return table, acc, metrics, figures

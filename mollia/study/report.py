@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mollia.atomic import write_json, write_text
+from mollia.atomic import write_text
 from mollia.study import beyond, figures, tables
 from mollia.study.claims import check_claims
 from mollia.study import paper
@@ -60,9 +60,11 @@ class ReportOutputs:
         return "\n".join(lines)
 
     def save_metrics(self, out_dir: str | Path) -> Path:
-        return write_json(Path(out_dir) / "metrics.json", {
-            "schema": 1, "kind": "report", "tables": sorted(self.markdown), "missing": self.missing,
-            "files": sorted(str(p) for p in self.files), "n_al_runs": self.n_al_runs, "n_metrics": self.n_metrics})
+        from mollia.records import make_record, write_record
+
+        return write_record(Path(out_dir) / "metrics.json", make_record(
+            "report", tables=sorted(self.markdown), missing=self.missing,
+            files=sorted(str(p) for p in self.files), n_al_runs=self.n_al_runs, n_metrics=self.n_metrics))
 
 
 def build_report(results_root: str | Path, out_tables: str | Path, out_figures: str | Path,
