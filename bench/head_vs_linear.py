@@ -88,6 +88,13 @@ def evaluate(X, y, split, n, val_size, seed):
     return out
 
 
+def markdown_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(out)
+
+
 def paired(a, b):
     from scipy import stats
 
@@ -128,7 +135,7 @@ def main() -> None:
                 rows.append(row)
                 print(title, val_size, row, flush=True)
             val_text = f"{val_size} validation items" if val_size else "the whole validation split"
-            lines += [f"## {title}, {val_text}", "", pd.DataFrame(rows).to_markdown(index=False), ""]
+            lines += [f"## {title}, {val_text}", "", markdown_table(rows), ""]
     lines.append(f"Wall time {time.perf_counter() - started:.0f} s, torch threads {torch.get_num_threads()}, "
                  f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.")
     text = "\n".join(lines) + "\n"

@@ -38,13 +38,14 @@ def test_data_show_errors(capsys):
     assert "mollia: error: unknown dataset 'agnews'; known: ag_news" in capsys.readouterr().err
     assert main(["data", "show", "imdb", "--source", "offline"]) == 2
     assert "'imdb' has no offline source" in capsys.readouterr().err
-    assert main(["data", "show", "trec", "--n", "-1"]) == 2
-    assert "--n must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "show", "trec", "--n", "-1"])
+    assert exit_info.value.code == 2 and "argument --n: must be >= 0, got -1" in capsys.readouterr().err
 
 
 def _csv(tmp_path):
     path = tmp_path / "mine.csv"
-    pd.DataFrame({"body": [f"text {i}" for i in range(20)], "y": ["b" if i % 2 else "a" for i in range(20)]}).to_csv(path, index=False)
+    pd.DataFrame({"body": [f"text {i}" for i in range(40)], "y": ["b" if i % 2 else "a" for i in range(40)]}).to_csv(path, index=False)
     return path
 
 
@@ -55,11 +56,11 @@ def test_data_load_summary_and_out(tmp_path, capsys):
                  "--out", str(out_file)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "dataset: mine" in out and "items: 20  train 14, validation 2, test 4" in out
-    assert "labels: 0=b (10), 1=a (10)" in out and "wrote 20 rows" in out and out.rstrip().endswith("ok")
+    assert "dataset: mine" in out and "items: 40  train 28, validation 4, test 8" in out
+    assert "labels: 0=b (20), 1=a (20)" in out and "wrote 40 rows" in out and out.rstrip().endswith("ok")
     frame = pd.read_parquet(out_file)
     assert list(frame.columns[:4]) == ["id", "text", "label", "split"]
-    assert frame["label_name"].tolist() == ["a", "b"] * 10 and frame["label"].tolist() == [1, 0] * 10
+    assert frame["label_name"].tolist() == ["a", "b"] * 20 and frame["label"].tolist() == [1, 0] * 20
     # the written file reads back with the same label order and splits, without naming them again
     again = load(out_file, split_column="split")
     assert again.label_names == ("b", "a") and again.labels.tolist() == frame["label"].tolist()

@@ -215,3 +215,82 @@ def test_replay_from_a_folder_of_dataset_tables(tmp_path, loader):
     assert_same(table, load_probes(tmp_path / "live", "trec"))
     with pytest.raises(DataError, match="neither a probe table"):
         load_probes(tmp_path / "live", "imdb")
+
+
+# -- issue 13: a damaged shard costs only its own items; truncation; estimate and confirmation ---
+def test_compaction_keeps_bounded_shards_and_a_damaged_one_costs_only_its_items(tmp_path, loader, monkeypatch):
+    import mollia.probes.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "COMPACT_ITEMS", 4)
+    whole = run(tmp_path, loader)  # 11 items, batches of 3 -> 4 shards, compacted into 4 + 4 + 3
+    shards = ProbeCache.shards_in(_folder(tmp_path))
+    assert len(shards) == 3
+    damaged = shards[1]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.raises(CacheError, match=rf"{damaged.name}.*delete it.*rerun the same command; only its items"):
+        run(tmp_path, loader)
+    damaged.unlink()  # the fix the error names
+    seen = []
+    again = run(tmp_path, loader, on_batch=lambda m, done: seen.append(done))
+    assert seen == [10, 11]  # 7 items read back; only the 4 of the damaged shard probed (batches of 3)
+    # re-probed in other batches (other padding): z equal to float rounding, the samples identical
+    np.testing.assert_allclose(again.z, whole.z, rtol=1e-5)
+    np.testing.assert_array_equal(again.c, whole.c)
+    np.testing.assert_array_equal(again.item_ids, whole.item_ids)
+
+
+def test_compaction_verifies_before_removing_the_batches(tmp_path, loader, monkeypatch):
+    import mollia.probes.cache as cache_module
+
+    real = cache_module.read_shard
+    calls = {"n": 0}
+
+    def flaky(path, key):  # the merged shard reads back wrong: compaction must keep the per-batch shards
+        records = real(path, key)
+        if len(records) == 11:
+            calls["n"] += 1
+            records.z = records.z + 1.0
+        return records
+
+    monkeypatch.setattr(cache_module, "read_shard", flaky)
+    with pytest.raises(CacheError, match="does not read back as written; the per-batch shards are kept"):
+        run(tmp_path, loader)
+    assert calls["n"] == 1
+    monkeypatch.setattr(cache_module, "read_shard", real)
+    assert len(ProbeCache.shards_in(_folder(tmp_path))) == 4  # the 4 batch shards, the bad merge removed
+    assert len(run(tmp_path, loader)) == 11 and loader.calls == ["tiny"]  # nothing probed again
+
+
+def test_max_text_tokens_cuts_texts_and_keys_the_cache(tmp_path, loader):
+    from mollia.probes.engine import truncate_text
+
+    assert truncate_text("a b  c d", 2) == "a b ..." and truncate_text("a b", 2) == "a b"
+    assert truncate_text("a b c", None) == "a b c"
+    full = run(tmp_path, loader, n=4)
+    cut = run(tmp_path, loader, n=4, max_text_tokens=2)
+    assert loader.calls == ["tiny", "tiny"]  # another key: probed again
+    folders = sorted(p.name for p in (tmp_path / "cache" / "trec" / "tiny").iterdir())
+    assert len(folders) == 2 and any("-cut2-" in f for f in folders)
+    assert cut.per_model["tiny"]["max_text_tokens"] == 2 and "max_text_tokens" not in full.per_model["tiny"]
+    assert not np.array_equal(full.z, cut.z)
+    with pytest.raises(DataError, match="max_text_tokens must be >= 1"):
+        run(tmp_path, loader, n=4, max_text_tokens=0)
+
+
+def test_estimate_after_a_warm_up_and_a_declined_run_keeps_the_warm_up(tmp_path, loader):
+    from mollia.probes.engine import ProbeCancelled
+
+    estimates = []
+    with pytest.raises(ProbeCancelled, match="3 warm-up items are cached"):
+        run(tmp_path, loader, models=["tiny", "tiny2"], confirm=lambda e: estimates.append(e) or False)
+    (estimate,) = estimates
+    assert estimate.items == 22 and estimate.models == 2 and estimate.warmup_items == 3
+    assert estimate.measured_on == "tiny" and estimate.seconds_per_item > 0
+    assert estimate.seconds == pytest.approx(19 * estimate.seconds_per_item)
+    assert "22 item-probes to do (2 model(s))" in estimate.line() and "min more" in estimate.line()
+    seen = []
+    run(tmp_path, loader, models=["tiny", "tiny2"], confirm=lambda e: seen.append(e.items) or True)
+    assert seen == [19]  # the warm-up batch was kept
+    calls = len(loader.calls)
+    run(tmp_path, loader, models=["tiny", "tiny2"], confirm=lambda e: pytest.fail("nothing left to estimate"))
+    assert len(loader.calls) == calls

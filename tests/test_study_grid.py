@@ -303,3 +303,45 @@ def test_demo_writes_beside_the_committed_evidence_not_over_it(monkeypatch, tmp_
     monkeypatch.setenv("MOLLIA_RESULTS", str(tmp_path / "r"))
     monkeypatch.setenv("MOLLIA_FIGURES", str(tmp_path / "f"))
     assert demo_outputs() == (tmp_path / "r", tmp_path / "f")
+
+
+# -- issue 13: --dry-run checks what values name, not only their names and types -----------------
+AL_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_active_learning.ipynb"
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"strategy": "corset"}, "unknown strategy 'corset'; known: bemps, coreset"),
+    ({"annotator": "molamm"}, "unknown annotator 'molamm'"),
+    ({"backbone": "head:bert-huge"}, "unknown model 'bert-huge'"),
+    ({"backbone": "head:smollm2-135m-instruct"}, "'smollm2-135m-instruct' is not an encoder"),
+    ({"backbone": "mlp"}, "backbone must be 'head:<encoder>'"),
+    ({"dataset": "treck"}, "unknown dataset 'treck'; known: ag_news"),
+])
+def test_dry_run_rejects_values_that_name_nothing(tmp_path, params, message, capsys):
+    from mollia.cli import main
+
+    (name, bad), = params.items()
+    good = {"strategy": "random", "annotator": "oracle", "backbone": "head:minilm-l6", "dataset": "trec"}[name]
+    path = write_grid(tmp_path / "g.yaml", [{"name": "al", "notebook": str(AL_NOTEBOOK),
+                                              "params": {"dataset": "trec", "iterations": 1},
+                                              "sweep": {name: [good, bad]}}])  # a bad value among good ones
+    assert main(["grid", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "stage 'al': parameter" in err and message in err
+
+
+def test_dry_run_accepts_a_registered_user_dataset(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from mollia.cli import main
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
+    csv = tmp_path / "mine.csv"
+    pd.DataFrame({"text": [f"t {i}" for i in range(40)], "label": ["a", "b"] * 20}).to_csv(csv, index=False)
+    grid = write_grid(tmp_path / "g.yaml", [{"name": "al", "notebook": str(AL_NOTEBOOK),
+                                              "params": {"dataset": "mine", "annotator": "oracle"}}])
+    assert main(["grid", str(grid), "--dry-run"]) == 2
+    assert "unknown dataset 'mine'" in capsys.readouterr().err
+    assert main(["data", "add", str(csv), "--name", "mine"]) == 0
+    assert main(["grid", str(grid), "--dry-run"]) == 0
+    assert "total: 1 cells" in capsys.readouterr().out

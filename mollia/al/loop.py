@@ -342,7 +342,9 @@ def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dat
         from mollia.data import load_dataset
 
         dataset = load_dataset(config.dataset, source=config.dataset_source)
-    if dataset.name != config.dataset:
+    from mollia.data.user_registry import dataset_name
+
+    if dataset.name != dataset_name(config.dataset):
         raise ConfigError(f"config.dataset is {config.dataset!r} but the dataset given is {dataset.name!r}")
     if probes is None and config.probes is not None:
         probes = load_probes(config.probes, config.dataset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from mollia.cli.args import non_negative_int, positive_int
 from mollia.errors import MolliaError
 
 
@@ -25,14 +26,15 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("al", help="run one active-learning configuration (Algorithm 1)",
                               description="Run Algorithm 1 (query, annotate, robust training, evaluate) and write "
                                           "OUT/metrics.json per iteration; rerunning the same command resumes.")
-    p.add_argument("--dataset", default=d.dataset, help="dataset name (default trec)")
+    p.add_argument("--dataset", default=d.dataset, help="dataset name (default trec; yours after `mollia data add`) "
+                                                        "or a file path")
     p.add_argument("--dataset-source", default=d.dataset_source, choices=("auto", "offline", "hub"))
     p.add_argument("--probes", default=None, help="probe table (cache file/folder) or a folder of released arrays")
     p.add_argument("--strategy", default=d.strategy, help="random, coreset, bemps, noise_stability, entropy, margin")
     p.add_argument("--annotator", default=d.annotator, help="oracle (plain CE), oracle-robust (ablation: true labels, robust loss), molam, llms-v, llms-l, llm:<model>, ...")
     p.add_argument("--backbone", default=d.backbone, help="head:<encoder> (fast) or finetune:<encoder>")
-    p.add_argument("--iterations", type=int, default=d.iterations)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--iterations", type=non_negative_int, default=d.iterations)
+    p.add_argument("--seed", type=non_negative_int, default=d.seed)
     p.add_argument("--out", required=True, help="output folder (metrics.json, state/)")
     p.add_argument("--no-negative-learning", dest="negative_learning", action="store_false",
                    help="drop the negative-learning term (Eq. 7): ablation variants C, D")
@@ -49,13 +51,13 @@ def register(subparsers) -> None:
                         "labels (no human label beyond the initial set)")
     p.add_argument("--early-stopping-holdout", type=float, default=d.early_stopping_holdout,
                    help="share of the labelled set held out with --early-stopping annotated (default 0.2)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="query size B")
-    p.add_argument("--initial", type=int, default=d.initial, help="initial labelled set size")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="query size B")
+    p.add_argument("--initial", type=positive_int, default=d.initial, help="initial labelled set size")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: head 1e-3, finetune 5e-5)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--patience", type=int, default=d.patience)
-    p.add_argument("--train-batch-size", type=int, default=d.train_batch_size)
-    p.add_argument("--pool-size", type=int, default=None, help="cap the pool at a seeded subsample")
+    p.add_argument("--epochs", type=positive_int, default=d.epochs)
+    p.add_argument("--patience", type=positive_int, default=d.patience)
+    p.add_argument("--train-batch-size", type=positive_int, default=d.train_batch_size)
+    p.add_argument("--pool-size", type=positive_int, default=None, help="cap the pool at a seeded subsample")
     p.add_argument("--device", default=d.device)
     p.add_argument("--strategy-params", type=_json_dict, default={}, help="JSON object for make_strategy")
     p.add_argument("--annotator-params", type=_json_dict, default={}, help="JSON object for make_annotator")
@@ -69,11 +71,11 @@ def register(subparsers) -> None:
                         help="weight each annotated item by the annotator's probability of its label")
     beyond.add_argument("--small-loss-forget", type=float, default=d.small_loss_forget,
                         help="co-teaching small-loss selection: share of annotated items dropped (0 = off)")
-    beyond.add_argument("--human-budget", type=int, default=d.human_budget,
+    beyond.add_argument("--human-budget", type=non_negative_int, default=d.human_budget,
                         help="h: items per iteration labelled by the human oracle (the most doubtful; 0 = none)")
     beyond.add_argument("--human-route", default=d.human_route, choices=("discrepancy", "disagreement", "confidence"),
                         help="doubt score that picks the h items")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_remaining_fields(p)
     p.set_defaults(func=cmd_al)

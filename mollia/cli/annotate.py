@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from mollia.cli.args import positive_int
 from mollia.errors import DataError
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("table2", help="annotation accuracy of every method (Table 2), mean ± std over seeds")
     p.add_argument("--probes", required=True, help="folder of released arrays, a probe cache, or a probe-table file")
-    p.add_argument("--dataset", required=True, help="dataset name (ag_news, imdb, trec, ...)")
+    p.add_argument("--dataset", required=True, help="dataset name (mollia data list: built-in or added with "
+                                                    "`mollia data add`) or a file path")
     p.add_argument("--methods", default=None, help="comma-separated annotator names (default: every offline-runnable one)")
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds 0..S-1 (default 5)")
-    p.add_argument("--n-labelled", type=int, default=50, help="labelled items per seed (default 50)")
-    p.add_argument("--n-jobs", type=int, default=1, help="XGBoost threads (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=5, help="number of seeds 0..S-1 (default 5)")
+    p.add_argument("--n-labelled", type=positive_int, default=50, help="labelled items per seed (default 50)")
+    p.add_argument("--n-jobs", type=positive_int, default=1, help="XGBoost threads (default 1)")
     p.add_argument("--json", default=None, help="write {method: {mean, std, per_seed}} here (atomically)")
     p.set_defaults(func=cmd_table2)
 

@@ -6,27 +6,29 @@ import argparse
 import os
 from pathlib import Path
 
+from mollia.cli.args import non_negative_int, positive_float, positive_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("grid", help="run a papermill grid (params/*.yaml): local or SLURM, resumable")
     p.add_argument("grid", type=Path, help="grid file, e.g. params/offline.yaml")
-    p.add_argument("--jobs", type=int, default=1, help="concurrent notebooks (each gets cores/jobs threads)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="concurrent notebooks (each gets cores/jobs threads)")
     p.add_argument("--backend", choices=("local", "slurm"), default="local")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the number of cells; run nothing")
     p.add_argument("--only", action="append", default=None, metavar="STAGE", help="run only this stage (repeatable)")
     p.add_argument("--results", type=Path, default=None, help="results root (default $MOLLIA_RESULTS or ./results)")
-    p.add_argument("--cores", type=int, default=None, help="cores to share among jobs (default: all)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per cell before it is killed")
+    p.add_argument("--cores", type=positive_int, default=None, help="cores to share among jobs (default: all)")
+    p.add_argument("--timeout", type=positive_float, default=None, help="seconds per cell before it is killed")
     p.add_argument("--slurm-cluster", default=None, help="submitit cluster: None=auto (slurm), local, debug")
     # defaults for every stage; a stage's `resources:` in the grid file overrides them
     p.add_argument("--slurm-partition", default=None, help="partition (default: the cluster's default)")
-    p.add_argument("--slurm-cpus", type=int, default=4, help="CPUs per cell")
-    p.add_argument("--slurm-mem", type=float, default=32, help="GB of memory per cell")
-    p.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per cell")
-    p.add_argument("--slurm-time", type=int, default=240, help="minutes per cell (SLURM stops it after that)")
-    p.add_argument("--slurm-array-parallelism", type=int, default=64, help="cells of one stage running at once")
-    p.add_argument("--slurm-poll", type=float, default=30.0, help="most seconds between two queue checks")
-    p.add_argument("--probe-s-per-item", type=float, default=None,
+    p.add_argument("--slurm-cpus", type=positive_int, default=4, help="CPUs per cell")
+    p.add_argument("--slurm-mem", type=positive_float, default=32, help="GB of memory per cell")
+    p.add_argument("--slurm-gpus", type=non_negative_int, default=0, help="GPUs per cell")
+    p.add_argument("--slurm-time", type=positive_int, default=240, help="minutes per cell (SLURM stops it after that)")
+    p.add_argument("--slurm-array-parallelism", type=positive_int, default=64, help="cells of one stage running at once")
+    p.add_argument("--slurm-poll", type=positive_float, default=30.0, help="most seconds between two queue checks")
+    p.add_argument("--probe-s-per-item", type=positive_float, default=None,
                    help="GPU seconds per probed item per LLM, for the --dry-run estimate (default: a stated assumption)")
     p.set_defaults(func=cmd_grid)
 
@@ -40,7 +42,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("demo", help="fetch offline models, run params/offline.yaml and the report")
     p.add_argument("--grid", type=Path, default=None, help="grid file (default params/offline.yaml)")
-    p.add_argument("--jobs", type=int, default=None, help="concurrent notebooks (default: cores)")
+    p.add_argument("--jobs", type=positive_int, default=None, help="concurrent notebooks (default: cores)")
     p.add_argument("--results", type=Path, default=None)
     p.add_argument("--figures", type=Path, default=None)
     p.add_argument("--skip-fetch", action="store_true", help="do not fetch the offline models first")

@@ -7,21 +7,33 @@ import pandas as pd
 from mollia.data.dataset import SPLITS, Dataset
 from mollia.data.offline import load_offline
 from mollia.data.registry import REGISTRY, get
-from mollia.errors import DataError
+from mollia.errors import DataError, UnknownNameError
 
 SOURCES = ("auto", "offline", "hub")
 
 
 def load_dataset(name: str, source: str = "auto") -> Dataset:
-    """The registry dataset ``name``.
+    """The dataset ``name``: a built-in (registry) name, a user dataset registered with
+    ``mollia data add`` (`mollia.data.user_registry`), or the path of a CSV/TSV/parquet/JSONL file
+    (columns ``text`` and ``label``; named after the file's stem).
 
-    ``source``: ``"auto"`` = the committed offline build where one exists, else the hub;
-    ``"offline"`` / ``"hub"`` force one (a `DataError` if the dataset has no such source).
-    Unknown names raise `UnknownNameError`.
+    ``source`` (built-in names): ``"auto"`` = the committed offline build where one exists, else
+    the hub; ``"offline"`` / ``"hub"`` force one (a `DataError` if the dataset has no such source).
+    Unknown names raise `UnknownNameError`, listing the built-in and the user's names.
     """
-    spec = get(name)
+    from mollia.data import user_registry
+
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; known {SOURCES}")
+    if name not in REGISTRY:
+        if user_registry.is_user_dataset(name):
+            return user_registry.load_user_dataset(name)
+        if user_registry.looks_like_path(name):
+            from mollia.data.user import load
+
+            return load(name)
+        raise UnknownNameError("dataset", name, [*REGISTRY, *user_registry.user_dataset_names()])
+    spec = get(name)
     if source == "auto":
         source = "offline" if spec.offline_file else "hub"
     if source not in spec.sources:
@@ -34,11 +46,14 @@ def load_dataset(name: str, source: str = "auto") -> Dataset:
 
 
 def list_datasets() -> pd.DataFrame:
-    """One row per registry dataset: name, sources, split sizes, AL pool size, label names, stand-in-for, hub id.
+    """One row per dataset: name, sources, split sizes, AL pool size, label names, stand-in-for, hub id.
 
     Sizes are those of the offline build where one exists (``sizes_from="offline"``), else the
-    paper's Table 1 (``sizes_from="paper"``); nothing is downloaded.
+    paper's Table 1 (``sizes_from="paper"``); nothing is downloaded. The user's datasets
+    (``mollia data add``) follow, ``sources="user"``, their sizes from the registered file.
     """
+    from mollia.data import user_registry
+
     rows = []
     for spec in REGISTRY.values():
         if spec.offline_file:
@@ -59,5 +74,14 @@ def list_datasets() -> pd.DataFrame:
             "label_names": ", ".join(spec.label_names),
             "stand_in_for": spec.stand_in_for or "",
             "hub_id": spec.hub_id or "",
+        })
+    for name in user_registry.user_dataset_names():
+        info = user_registry.user_dataset_info(name)
+        sizes = info.get("split_sizes", {})
+        rows.append({
+            "name": name, "sources": "user", **{f"n_{s}": sizes.get(s) for s in SPLITS},
+            "n_pool": sizes.get("train"), "sizes_from": "user", "n_labels": len(info.get("label_names", [])),
+            "label_names": ", ".join(info.get("label_names", [])), "stand_in_for": "",
+            "hub_id": "", "file": info.get("source_file", ""),
         })
     return pd.DataFrame(rows)

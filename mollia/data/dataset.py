@@ -107,6 +107,9 @@ class Dataset:
     def sample(self, n: int, seed: int, split: str = "train") -> "Dataset":
         """The paper's pool sampling: shuffle ``split`` with ``seed``, keep the first ``n``."""
         part = self.split(split)
+        if isinstance(n, bool) or int(n) != n or n < 0:
+            raise DataError(f"dataset {self.name!r}: the number of items to sample must be a whole number >= 0, "
+                            f"got {n!r}")
         if n > len(part):
             raise DataError(f"dataset {self.name!r}: asked for {n} {split} items, only {len(part)} exist")
         order = np.random.default_rng(seed).permutation(len(part))[:n]

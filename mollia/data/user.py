@@ -16,12 +16,19 @@ Rules (each violation is a `DataError` naming the file, the column or the row):
 - a column ``id`` (unique) is kept as the item id, else ids are the row numbers 0..n-1;
 - other columns are kept as they are;
 - a parquet file written by ``mollia data load --out`` carries its label order in its schema
-  metadata; it is used when ``label_names`` is not given.
+  metadata; it is used when ``label_names`` is not given;
+- text files are read as UTF-8 unless ``encoding`` says otherwise; a byte that does not decode is
+  reported with its line and row, and the option to pass;
+- at least `MIN_ITEMS` rows, and no split left empty (the AL loop early-stops on validation and
+  scores on test);
+- without ``label_names``, a label met only once is warned about (`RareLabelWarning`): a typo
+  ("sprots") would otherwise become a class of one item.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -36,11 +43,17 @@ from mollia.errors import DataError
 LABEL_NAMES_METADATA_KEY = b"mollia.label_names"
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
+# smallest file accepted: with the default 70/10/20 split, 3 validation and 6 test items
+MIN_ITEMS = 30
 SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation",
                  "dev": "validation", "test": "test"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+class RareLabelWarning(UserWarning):
+    """A label occurs only once in a file read without ``label_names``."""
+
+
+def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     """The file as a frame (CSV/TSV cells kept as written: no NA guessing, so a blank stays '')."""
     path = Path(path)
     if not path.is_file():
@@ -48,14 +61,56 @@ def read_table(path: str | Path) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise DataError(f"{path.name}: unknown extension {path.suffix!r}; use one of {sorted(READERS)}")
+    encoding = encoding or "utf-8"
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     try:
         if kind in ("csv", "tsv"):
-            return pd.read_csv(path, sep="," if kind == "csv" else "\t", keep_default_na=False, na_values=[])
+            return pd.read_csv(path, sep="," if kind == "csv" else "\t", keep_default_na=False, na_values=[],
+                               encoding=encoding)
         if kind == "parquet":
             return pd.read_parquet(path)
-        return pd.read_json(path, lines=True, dtype=False)
+        with open(path, encoding=encoding) as fh:
+            return pd.read_json(fh, lines=True, dtype=False)
+    except UnicodeDecodeError as exc:
+        raise DataError(_decode_error(path, kind, encoding, exc)) from exc
     except (ValueError, OSError, json.JSONDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path.name}: cannot read as {kind}: {exc}") from exc
+
+
+def _decode_error(path: Path, kind: str, encoding: str, exc: UnicodeDecodeError) -> str:
+    """Where the first undecodable byte is (line, data row, the bytes around it) and what to pass."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as bad:
+                row = number - 2 if kind in ("csv", "tsv") else number - 1  # data rows count from 0
+                where = f"line {number}" + (f" (data row {row})" if row >= 0 else " (the header)")
+                context = line[max(0, bad.start - 20): bad.end + 20]
+                return (f"{path.name}: {where} is not valid {encoding}: byte {line[bad.start:bad.end].hex(' ')} at "
+                        f"column {bad.start + 1}, in {context!r}; pass the file's encoding, e.g. --encoding latin-1 "
+                        "(or cp1252, utf-16)")
+    return f"{path.name}: not valid {encoding} ({exc}); pass the file's encoding, e.g. --encoding latin-1"
+
+
+def write_normalised(ds: Dataset, path: str | Path) -> None:
+    """The dataset's frame (+ ``label_name``) as zstd parquet, atomically; the label order rides in the
+    schema metadata (``mollia.label_names``), so `load` reads the file back unchanged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mollia.atomic import atomic_path
+
+    frame = ds.frame.copy()
+    frame["label_name"] = [ds.label_names[k] for k in ds.labels]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[LABEL_NAMES_METADATA_KEY] = json.dumps(list(ds.label_names)).encode()
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(metadata), tmp, compression="zstd")
 
 
 def stored_label_names(path: Path) -> list[str] | None:
@@ -69,10 +124,11 @@ def stored_label_names(path: Path) -> list[str] | None:
 
 def load(path: str | Path, text_column: str = "text", label_column: str = "label",
          label_names: Sequence[str] | None = None, name: str | None = None,
-         split_column: str | None = None, seed: int = 0) -> Dataset:
+         split_column: str | None = None, seed: int = 0, encoding: str | None = None,
+         min_items: int = MIN_ITEMS) -> Dataset:
     """A user's CSV / parquet / JSONL file as a `Dataset` (rules in the module docstring)."""
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, encoding)
     where = path.name
     if label_names is None and READERS.get(path.suffix.lower()) == "parquet":
         label_names = stored_label_names(path)
@@ -92,6 +148,8 @@ def load(path: str | Path, text_column: str = "text", label_column: str = "label
         raise DataError(f"{where}: empty or non-string text in column {text_column!r} at row {i}: {_show(texts.iloc[i])}")
 
     labels, names = _labels(table[label_column], label_names, where, label_column)
+    if label_names is None:
+        _warn_rare_labels(labels, names, where, label_column)
     if len(names) < 2:
         raise DataError(f"{where}: column {label_column!r} holds a single label ({names[0]!r}); "
                         "a classification dataset needs at least 2 (pass label_names to name the others)")
@@ -112,12 +170,37 @@ def load(path: str | Path, text_column: str = "text", label_column: str = "label
         split = raw.to_numpy()
     else:
         split = fraction_split(labels, seed=seed)
+    _check_size(split, where, min_items, bool(split_column))
 
     frame = pd.DataFrame({"id": ids.to_numpy(), "text": texts.to_numpy(), "label": labels, "split": split})
     extras = [c for c in table.columns if c not in (text_column, label_column, split_column, "id", "text", "label", "split")]
     for c in extras:
         frame[c] = table[c].to_numpy()
     return Dataset.from_frame(name, frame, names, source=f"file:{path}")
+
+
+def _check_size(split: np.ndarray, where: str, min_items: int, from_column: bool) -> None:
+    """Refuse a file too small for the pipeline, saying the minimum."""
+    if len(split) < min_items:
+        raise DataError(f"{where}: {len(split)} rows; a dataset needs at least {min_items} (with the default 70/10/20 "
+                        f"split that leaves {int(min_items * 0.1)} validation and {int(min_items * 0.2)} test items; "
+                        "active learning with the defaults --initial 50 --batch-size 50 needs >= 100 train items)")
+    empty = [s for s in SPLITS if not (split == s).any()]
+    if empty:
+        how = "the split column" if from_column else "the 70/10/20 split"
+        raise DataError(f"{where}: {how} leaves no {' and no '.join(empty)} items; every split needs items (validation "
+                        "for early stopping, test for the scores)")
+
+
+def _warn_rare_labels(labels: np.ndarray, names: list[str], where: str, column: str) -> None:
+    counts = np.bincount(labels, minlength=len(names))
+    once = [names[k] for k in np.flatnonzero(counts == 1)]
+    if once and len(labels) >= 2 * len(names):
+        rows = [int(np.flatnonzero(labels == names.index(n))[0]) for n in once[:5]]
+        shown = ", ".join(f"{n!r} (row {r})" for n, r in zip(once, rows))
+        warnings.warn(f"{where}: label(s) {shown} occur only once in column {column!r}; a typo becomes a class of one "
+                      "item. Pass --label-names (label_names=) to refuse labels outside your list",
+                      RareLabelWarning, stacklevel=3)
 
 
 def _labels(values: pd.Series, label_names: Sequence[str] | None, where: str, column: str) -> tuple[np.ndarray, list[str]]:

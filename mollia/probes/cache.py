@@ -4,15 +4,17 @@ Layout (root = ``cache_dir`` or ``results_root()/"probes"``)::
 
     root/<dataset>/<model>/<setting>-<digest>/
         key.json            the full `ProbeKey` (dataset, model, prompt hash, label names, T,
-                            temperature, top_p, max_new_tokens, seed, precision, engine version)
+                            temperature, top_p, max_new_tokens, seed, precision, engine version,
+                            max_text_tokens where texts were truncated)
         part-000001-<pid>.npz  one shard per finished batch (written atomically), holding for each
         part-000002-<pid>.npz  item: id, a digest of its filled prompt, z, z_first, c (K floats each),
         ...                 the T raw generations and their parsed labels, plus the key again.
 
 The key decides the folder: a run with another T, seed, temperature, template... never sees
-these probes. When a run completes, its shards are merged into one (``compact``: the merged
-shard is written before the old ones are removed, so an interruption leaves duplicates, which
-must agree, never a gap). Reading is strict: a shard that cannot be read, whose key differs from
+these probes. When a run completes, its shards are merged into shards of at most `COMPACT_ITEMS` items
+(``compact``: each merged shard is written and read back before the old ones are removed, so an
+interruption leaves duplicates, which must agree, never a gap; a file damaged later costs only
+its own items, and its error says to delete it and rerun). Reading is strict: a shard that cannot be read, whose key differs from
 its folder's, whose arrays have the wrong shapes, two shards that disagree about an item, or an
 item whose prompt digest differs from the dataset's text all raise `CacheError` naming the file;
 nothing is silently recomputed over data already on disk.
@@ -38,6 +40,8 @@ from mollia.paths import results_root
 SHARD_PATTERN = "part-*.npz"
 _SHARD_RE = re.compile(r"^part-(\d+)(?:-[0-9a-f]+)?\.npz$")
 _ARRAYS = ("item_ids", "text_sha", "z", "z_first", "c", "gen_text", "gen_parsed")
+# items per shard after compaction: a damaged file costs at most this many items
+COMPACT_ITEMS = 256
 
 
 def id_key(item: Any) -> str:
@@ -82,17 +86,23 @@ class ProbeKey:
     precision: str = "float32"
     engine_version: int = 1
     z_prune: float = 0.0  # engine version >= 2: branches of the label-form trie below this are not scored
+    # texts cut to their first N whitespace-separated tokens before prompting (None: whole texts)
+    max_text_tokens: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["label_names"] = list(self.label_names)
+        if d["max_text_tokens"] is None:  # absent when unused: caches written before the option keep their key
+            del d["max_text_tokens"]
         return d
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
     def folder_name(self) -> str:
-        return f"T{self.T}-temp{self.temperature:g}-p{self.top_p:g}-tok{self.max_new_tokens}-seed{self.seed}-{self.digest()}"
+        cut = "" if self.max_text_tokens is None else f"-cut{self.max_text_tokens}"
+        return (f"T{self.T}-temp{self.temperature:g}-p{self.top_p:g}-tok{self.max_new_tokens}-seed{self.seed}{cut}-"
+                f"{self.digest()}")
 
 
 @dataclass
@@ -185,7 +195,8 @@ class ProbeCache:
             try:
                 stored = json.loads(key_file.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
-                raise CacheError(f"corrupt probe cache key file {key_file}: {exc}") from exc
+                raise CacheError(f"corrupt probe cache key file {key_file}: {exc}. Delete it and rerun the same command: "
+                                 "it is rewritten (every shard carries its own copy of the key)") from exc
             if stored != self.key.as_dict():
                 raise CacheError(f"probe cache {key_file} holds key {stored}, expected {self.key.as_dict()}")
         parts = [read_shard(p, self.key) for p in self.shards()]
@@ -219,14 +230,36 @@ class ProbeCache:
         return path
 
     def compact(self) -> None:
-        """Merge all shards into one (written first, old ones removed after)."""
+        """Merge the per-batch shards into shards of at most `COMPACT_ITEMS` items. Each merged shard
+        is read back and compared with what it should hold before any old shard is removed, so an
+        interruption or a bad write leaves duplicates (which must agree), never a gap; and a file
+        damaged later costs only its own items."""
         old = self.shards()
-        if len(old) <= 1:
-            return
         merged = self.load()
-        self.write_shard(merged)
+        if len(old) <= max(1, -(-len(merged) // COMPACT_ITEMS)):
+            return
+        written = []
+        try:
+            for start in range(0, len(merged), COMPACT_ITEMS):
+                part = merged.rows(np.arange(start, min(start + COMPACT_ITEMS, len(merged))))
+                path = self.write_shard(part)
+                written.append(path)
+                back = read_shard(path, self.key)
+                if not all(np.array_equal(getattr(back, a), getattr(part, a)) for a in _ARRAYS[1:]) or \
+                        [id_key(i) for i in back.item_ids.tolist()] != [id_key(i) for i in part.item_ids.tolist()]:
+                    raise CacheError(f"probe cache {self.folder}: the merged shard {path.name} does not read back "
+                                     "as written; the per-batch shards are kept")
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         for p in old:
             p.unlink()
+
+
+SHARD_FIX = ("It holds only its own items (at most one batch, or 256 items after compaction): delete it, or move "
+             "it out of the folder, and rerun the same command; only its items are probed again, every other "
+             "shard is kept")
 
 
 def read_shard(path: Path, key: ProbeKey) -> ProbeRecords:
@@ -237,7 +270,7 @@ def read_shard(path: Path, key: ProbeKey) -> ProbeRecords:
             arrays = {a: data[a] for a in _ARRAYS}
             is_int = data["item_id_is_int"] if "item_id_is_int" in data.files else None
     except Exception as exc:  # zipfile, OSError, ValueError, KeyError, EOFError: all mean a damaged file
-        raise CacheError(f"corrupt probe cache file {path}: {type(exc).__name__}: {exc}") from exc
+        raise CacheError(f"corrupt probe cache file {path}: {type(exc).__name__}: {exc}. {SHARD_FIX}") from exc
     if stored_key != key.as_dict():
         raise CacheError(f"probe cache file {path} was written for key {stored_key}, not {key.as_dict()}")
     n = len(arrays["item_ids"])

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 
 from mollia.data.dataset import Dataset
-from mollia.errors import DataError
+from mollia.errors import DataError, MolliaError
 from mollia.probes import kv
 from mollia.probes.cache import ProbeCache, ProbeKey, ProbeRecords, id_key, text_digest
 from mollia.probes.label_mass import LabelTrie, end_token_ids, label_forms, label_mass, label_variants
@@ -204,6 +204,43 @@ class ModelProber:
 
 
 # -- many models, one dataset -------------------------------------------------------------------
+def truncate_text(text: str, max_tokens: int | None) -> str:
+    """``text`` cut to its first ``max_tokens`` whitespace-separated tokens, " ..." marking a cut.
+
+    Tokens here are words, not a model's sub-word tokens: every LLM of a mixture then sees the same
+    text, and the cut is known before any model is loaded (a word is 1-2 sub-word tokens in English).
+    """
+    if max_tokens is None:
+        return text
+    words = text.split()
+    return text if len(words) <= max_tokens else " ".join(words[:max_tokens]) + " ..."
+
+
+@dataclass(frozen=True)
+class ProbeEstimate:
+    """What a probing run will cost, from a short warm-up on its first model (see `probe_dataset`)."""
+
+    items: int  # items still to probe, summed over the models
+    models: int  # models with items to probe
+    seconds_per_item: float  # measured on the warm-up batch of ``measured_on``
+    measured_on: str
+    warmup_items: int
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.items - self.warmup_items) * self.seconds_per_item
+
+    def line(self) -> str:
+        minutes = self.seconds / 60
+        return (f"estimate: {self.items} item-probes to do ({self.models} model(s)) x {self.seconds_per_item:.2f} s/item "
+                f"(measured on {self.warmup_items} items of {self.measured_on}; other models may differ) = "
+                f"{minutes:.1f} min more" + (f" (~{minutes / 60:.1f} h)" if minutes >= 90 else ""))
+
+
+class ProbeCancelled(MolliaError):
+    """The caller declined the estimated cost; the warm-up's probes are cached."""
+
+
 def select_items(dataset: Dataset, n: int | None) -> Dataset:
     """The items to probe: the first ``n`` rows of ``dataset`` as given (all when ``n`` is None).
 
@@ -226,6 +263,8 @@ POOL_SEED = 666  # the paper's sampling seed; for trec it orders items exactly a
 
 def pool_for_probing(dataset: Dataset, n: int | None, seed: int = POOL_SEED, split: str = "train") -> Dataset:
     """The first ``n`` items of ``split`` shuffled with ``seed`` (`Dataset.sample`); all of it for n None/0."""
+    if n is not None and (isinstance(n, bool) or int(n) != n or n < 0):
+        raise DataError(f"n must be a whole number >= 1 (0 or None: the whole {split} split), got {n!r}")
     size = dataset.split_sizes()[split] if not n else int(n)
     return dataset.sample(size, seed=seed, split=split)
 
@@ -274,6 +313,8 @@ def probe_dataset(
     precision: str | None = None,
     z_prune: float = Z_PRUNE,
     only_cached: bool = False,
+    max_text_tokens: int | None = None,
+    confirm: Callable[[ProbeEstimate], bool] | None = None,
 ) -> ProbeTable:
     """Probe the first ``n`` items of ``dataset`` (see `select_items`) with each of ``models``.
 
@@ -293,6 +334,11 @@ def probe_dataset(
     return the longest prefix of the items that every model already has in the cache (what a
     still-running or stopped probing run has finished). Returns a `ProbeTable` with z, z_first, c
     and generations, models in the order given, items in dataset order.
+
+    ``max_text_tokens`` cuts each text to its first N whitespace-separated tokens (`truncate_text`);
+    N is part of the cache key. ``confirm(estimate)``: when items are left to probe, the first such
+    model probes one warm-up batch (cached like any other), then ``confirm`` gets a `ProbeEstimate`
+    (items x measured s/item) and returns whether to go on; False raises `ProbeCancelled`.
     """
     from mollia.probes.prompts import prompt_hash, template_for, user_prompt
 
@@ -305,45 +351,59 @@ def probe_dataset(
         raise DataError(f"duplicate model names in {models}")
     if int(batch_size) < 1:
         raise DataError(f"batch_size must be >= 1, got {batch_size}")
+    if max_text_tokens is not None and (isinstance(max_text_tokens, bool) or int(max_text_tokens) < 1):
+        raise DataError(f"max_text_tokens must be >= 1 (or None for whole texts), got {max_text_tokens!r}")
+    max_text_tokens = None if max_text_tokens is None else int(max_text_tokens)
     settings = SamplingSettings(int(T), float(temperature), float(top_p), int(max_new_tokens), int(seed),
                                 float(z_prune)).validate()
     items = select_items(dataset, n)
     label_names = list(items.label_names)
     template_text = template if template is not None else template_for(items.name)
-    prompts = [user_prompt(items.name, label_names, t, template_text) for t in items.texts]
+    prompts = [user_prompt(items.name, label_names, truncate_text(t, max_text_tokens), template_text)
+               for t in items.texts]
     ids = items.ids
     digests = np.array([text_digest(p) for p in prompts])
 
-    per_model_records, per_model_meta = [], {}
     n_items = len(ids)
-    for model_name in models:
+    caches, todos = {}, {}
+    for model_name in models:  # every cache read (and checked) before any model is loaded
         key = ProbeKey(dataset=items.name, model=model_name, prompt_hash=prompt_hash(template_text),
                        label_names=tuple(label_names), T=settings.T, temperature=settings.temperature,
                        top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, seed=settings.seed,
                        precision=resolve_precision(model_name, device, quantization, precision),
-                       engine_version=ENGINE_VERSION, z_prune=settings.z_prune)
+                       engine_version=ENGINE_VERSION, z_prune=settings.z_prune, max_text_tokens=max_text_tokens)
         cache = ProbeCache(key, cache_dir)
         have = cache.load()
         have.check_texts(ids, digests, cache.folder)
         index = have.index
-        todo = [i for i, item in enumerate(ids.tolist()) if id_key(item) not in index]
+        caches[model_name] = (cache, have)
+        todos[model_name] = [i for i, item in enumerate(ids.tolist()) if id_key(item) not in index]
+    warmup = None
+    if confirm is not None and not only_cached and any(todos.values()):
+        warmup = _warmup_hook(todos, confirm)
+
+    per_model_records, per_model_meta = [], {}
+    for model_name in models:
+        cache, have = caches[model_name]
+        todo = todos[model_name]
         started = time.perf_counter()
         if todo and only_cached:
             n_items = min(n_items, todo[0])
         elif todo:
             _probe_missing(model_name, cache, prompts, ids, todo, settings, int(batch_size), device, quantization,
-                           progress, on_batch, max_rows, loader, template_text)
+                           progress, on_batch, max_rows, loader, template_text, warmup)
+            warmup = None  # only the first model's first batch is the warm-up
             have = cache.load()
             cache.compact()
         per_model_records.append(have)
-        per_model_meta[model_name] = dict(key.as_dict(), source="transformers", device=str(device),
+        per_model_meta[model_name] = dict(cache.key.as_dict(), source="transformers", device=str(device),
                                           cache=str(cache.folder), z_rule=Z_RULE, z_first_rule=Z_FIRST_RULE,
                                           renormalised=bool(renormalise),
                                           computed_items=0 if only_cached else len(todo),
                                           wall_s=round(time.perf_counter() - started, 3))
     if n_items == 0:
         raise DataError(f"{items.name}: the cache has no item that every model of {models} finished "
-                        f"(settings {key.folder_name()} under {cache.root})")
+                        f"(settings {cache.key.folder_name()} under {cache.root})")
     ids = ids[:n_items]
     per_model_records = [have.take(ids) for have in per_model_records]
     generation_frames = [r.generations_frame(m) for r, m in zip(per_model_records, models)]
@@ -359,8 +419,22 @@ def probe_dataset(
     )
 
 
+def _warmup_hook(todos: dict[str, list[int]], confirm: Callable[[ProbeEstimate], bool]):
+    """``after_first_batch(model, n_items, seconds)``: build the estimate, ask ``confirm``."""
+
+    def after_first_batch(model_name: str, n_items: int, seconds: float) -> None:
+        estimate = ProbeEstimate(items=sum(len(t) for t in todos.values()), models=sum(1 for t in todos.values() if t),
+                                 seconds_per_item=seconds / max(1, n_items), measured_on=model_name,
+                                 warmup_items=n_items)
+        if not confirm(estimate):
+            raise ProbeCancelled(f"probing cancelled after the warm-up ({estimate.line()}); the {n_items} warm-up "
+                                 "items are cached and will not be probed again")
+
+    return after_first_batch
+
+
 def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, device, quantization, progress,
-                   on_batch, max_rows, loader, template_text) -> None:
+                   on_batch, max_rows, loader, template_text, after_first_batch=None) -> None:
     from tqdm.auto import tqdm
 
     if loader is None:
@@ -381,12 +455,18 @@ def _probe_missing(model_name, cache, prompts, ids, todo, settings, batch_size, 
         done = len(ids) - len(todo)
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
+            t0 = time.perf_counter()
             records = prober.probe([prompts[i] for i in chunk], ids[chunk].tolist())
+            seconds = time.perf_counter() - t0
             cache.write_shard(records)
             done += len(chunk)
             bar.update(len(chunk))
             if on_batch is not None:
                 on_batch(model_name, done)
+            if after_first_batch is not None:
+                bar.clear()
+                after_first_batch(model_name, len(chunk), seconds)
+                after_first_batch = None
         bar.close()
     finally:
         del model

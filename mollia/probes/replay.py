@@ -39,9 +39,11 @@ LIVE_PROBES_DIR = Path(__file__).resolve().parents[1] / "data" / "live_probes"
 
 def load_probes(path_or_folder, dataset, models: Sequence[str] | None = None) -> ProbeTable:
     """A `ProbeTable` of ``dataset`` (a name or a `Dataset`) from a file or folder (see module doc)."""
-    name = dataset if isinstance(dataset, str) else getattr(dataset, "name", None)
+    from mollia.data.user_registry import dataset_name
+
+    name = dataset_name(dataset) if isinstance(dataset, str) else getattr(dataset, "name", None)
     if not isinstance(name, str):
-        raise DataError(f"expected a dataset name or Dataset, got {dataset!r}")
+        raise DataError(f"expected a dataset name, file path or Dataset, got {dataset!r}")
     path = Path(path_or_folder)
     if not path.exists():
         raise CacheError(f"no probes at {path}")

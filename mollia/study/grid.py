@@ -453,7 +453,11 @@ def expand_stage(stage: Stage, defaults: dict[str, Any] | None = None) -> list[C
 
 
 def validate_stage(stage: Stage) -> dict[str, NotebookParam]:
-    """Reject unknown, runner-owned or missing parameters and mistyped values, before running anything."""
+    """Reject unknown, runner-owned or missing parameters, mistyped values and values naming nothing
+    known (`mollia.study.values`: dataset, strategy, annotator, backbone, models ...), before running
+    anything."""
+    from mollia.study.values import value_problem
+
     declared = notebook_params(stage.notebook)
     if "out_dir" not in declared:
         raise GridError(f"notebook {stage.notebook} has no 'out_dir' parameter (every study notebook needs one)")
@@ -473,7 +477,7 @@ def validate_stage(stage: Stage) -> dict[str, NotebookParam]:
             raise GridError(f"stage {stage.name!r}: unknown parameter {name!r} for {stage.notebook.name}; "
                             f"it declares: {', '.join(sorted(declared))}")
         for value in given[name]:
-            problem = check_type(declared[name], value)
+            problem = check_type(declared[name], value) or value_problem(name, value)
             if problem:
                 raise GridError(f"stage {stage.name!r}: parameter {name!r} of {stage.notebook.name}: {problem}")
     missing = [p.name for p in declared.values() if p.required and p.name not in given and p.name not in RUNNER_PARAMS]

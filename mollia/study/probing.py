@@ -160,26 +160,28 @@ def probing_report(dataset: str, models: Sequence[str] | str, n: int, T: int, te
     figure paths). ``probes_dir`` "" means live probing of ``models`` on the first ``n`` items of the
     pool sample (`pool_for_probing`); otherwise the probes are replayed from ``probes_dir`` (a
     cache or released arrays), truncated to ``n`` rows when n > 0."""
+    from mollia.data import load_dataset
+    from mollia.data.user_registry import dataset_name
     from mollia.records import write_record
     from mollia.paths import figures_root
 
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
+    source, dataset = dataset, dataset_name(dataset)  # a file path is accepted: its stem names it
     figures_dir = Path(figures_dir) if figures_dir is not None else figures_root() / "01_llm_probing"
     if probes_dir:
         from mollia.study.probes_truth import holds_released, load_probes_and_truth
 
         # the released arrays hold the paper's five LLMs: ``models`` names the live ones to probe
         chosen = None if holds_released(probes_dir, dataset) else (models or None)
-        table, truth, _ = load_probes_and_truth(probes_dir, dataset, models=chosen, texts=False)
+        table, truth, _ = load_probes_and_truth(probes_dir, source, models=chosen, texts=False)
         if n and n > 0:
             table, truth = table.subset(table.item_ids[:n]), truth[:n]
     else:
-        from mollia.data import load_dataset
         from mollia.probes.engine import pool_for_probing, probe_dataset
         from mollia.study.probes_truth import truth_from_dataset
 
-        ds = pool_for_probing(load_dataset(dataset), n)
+        ds = pool_for_probing(load_dataset(source), n)
         table = probe_dataset(ds, models, T=T, temperature=temperature, seed=seed, **probe_kwargs)
         truth = truth_from_dataset(table, ds)
     acc = accuracy_table(table, truth)
