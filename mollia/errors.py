@@ -22,3 +22,9 @@ class DataError(MolliaError, ValueError):
 
 class CacheError(MolliaError):
     """A cache or results file is corrupt or does not match the parameters asked for."""
+
+
+class Interrupted(MolliaError):
+    """The user interrupted a run (Ctrl-C); what was finished is on disk and the same command resumes."""
+
+    exit_code = 130

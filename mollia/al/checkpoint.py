@@ -145,7 +145,10 @@ class RunState:
 
     def sync_metrics(self, metrics: dict) -> None:
         """Rewrite metrics.json from the state when it differs (never with other params: load checked)."""
-        current = _read_json(self.metrics_path) if self.metrics_path.exists() else None
+        try:
+            current = _read_json(self.metrics_path) if self.metrics_path.exists() else None
+        except CacheError:  # damaged: the state is the source of truth, rewrite the mirror from it
+            current = None
         if current != normalise(metrics):
             write_record(self.metrics_path, metrics)
 
@@ -166,7 +169,14 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise CacheError(f"corrupt AL record {path}: {exc}") from exc
+        if path.name == "metrics.json" and (path.parent / "state" / "state.json").exists():
+            fix = "rerun the same command: it is rewritten from state/state.json"
+        elif path.name == "metrics.json":
+            fix = "it holds no resumable state: delete the folder (or use another --out) and rerun"
+        else:
+            fix = (f"the run cannot resume from it: delete {path.parent.parent} (or use another --out) and rerun; "
+                   "metrics.json beside it keeps the iterations finished so far")
+        raise CacheError(f"corrupt AL record {path}: {exc}; {fix}") from exc
 
 
 def _check_params(saved: dict, asked: dict, path: Path) -> None:

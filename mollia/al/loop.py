@@ -286,7 +286,7 @@ def _text_features(config: ALConfig, dataset_name: str, data: ALData, embed_fn: 
 def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None, probes: ProbeTable | None = None,
            *, embed_fn: EmbedFn | None = None, annotator_factory: AnnotatorFactory | None = None,
            encoder_loader=None, on_iteration: Callable[[dict], None] | None = None,
-           progress: bool = True) -> dict:
+           progress: bool = True, wait: bool = False) -> dict:
     """Run (or resume) one AL configuration; returns the metrics.json document.
 
     The driver of `ActiveLearner`: loads the inputs, restores a saved run (labelled set, annotation,
@@ -295,9 +295,20 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
     the frozen encoder in head mode, ``annotator_factory`` replaces ``make_annotator``,
     ``encoder_loader`` replaces ``load_encoder`` in finetune mode, ``on_iteration(row)`` is
     called after each iteration's records are on disk.
-    """
-    from tqdm.auto import tqdm
 
+    The run holds ``out_dir`` exclusively (`mollia.al.runlock`): a second run of the same folder
+    raises `RunLocked` naming the holder, or with ``wait`` waits for it. Ctrl-C raises
+    `Interrupted` saying after which iteration (everything before it is on disk).
+    """
+    from mollia.al.runlock import run_lock
+
+    with run_lock(out_dir, wait=wait, on_wait=lambda message: log.warning("%s", message)):
+        return _run_locked(config, out_dir, dataset, probes, embed_fn=embed_fn, annotator_factory=annotator_factory,
+                           encoder_loader=encoder_loader, on_iteration=on_iteration, progress=progress)
+
+
+def _run_locked(config: ALConfig, out_dir: str | Path, dataset: Dataset | None, probes: ProbeTable | None, *,
+                embed_fn, annotator_factory, encoder_loader, on_iteration, progress: bool) -> dict:
     params = config.to_params()
     state_io = RunState(out_dir)
     saved = state_io.load(params)
@@ -306,29 +317,75 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
         state_io.sync_metrics(finished)  # a kill between state.json and metrics.json left it behind
         return finished
 
-    learner = _build_learner(config, state_io, saved, dataset, probes, embed_fn=embed_fn,
-                             annotator_factory=annotator_factory, encoder_loader=encoder_loader, progress=progress)
     rows, start = ([], 0) if saved is None else (list(saved["rows"]), int(saved["iteration"]) + 1)
+    try:
+        learner = _build_learner(config, state_io, saved, dataset, probes, embed_fn=embed_fn,
+                                 annotator_factory=annotator_factory, encoder_loader=encoder_loader, progress=progress)
+        return _iterate(config, params, state_io, learner, rows, start, on_iteration, progress)
+    except KeyboardInterrupt:
+        raise _interrupted(state_io, params) from None
+
+
+def _iterate(config: ALConfig, params: dict, state_io: RunState, learner: "ActiveLearner", rows: list[dict],
+             start: int, on_iteration: Callable[[dict], None] | None, progress: bool) -> dict:
+    """Iterations ``start..config.iterations``, each saved before the next; stops early when the pool
+    is exhausted, saying so."""
+    from tqdm.auto import tqdm
+
     metrics = metrics_document(params, rows, False)
-    bar = tqdm(range(start, config.iterations + 1), desc=f"AL {config.strategy}/{config.annotator}",
-               disable=not progress, initial=start, total=config.iterations + 1)
-    for it in bar:
-        row = learner.initialize() if it == 0 else learner.step(it)
-        if row is None:
-            log.warning("pool exhausted after iteration %d", it - 1)
-            break
-        rows.append(row)
-        done = it == config.iterations or learner.pool_exhausted
-        metrics = state_io.save_iteration(params, it, learner.labelled, rows, learner.backbone.state_dict(), done)
-        bar.set_postfix(micro_f1=f"{row['micro_f1']:.3f}")
-        if on_iteration is not None:
-            on_iteration(row)
-        if done:
-            break
+    # a manual bar: tqdm over an iterable counts an item only when the next is asked for, so the
+    # `break` after the last iteration left a finished run's bar at iterations / (iterations + 1)
+    bar = tqdm(desc=f"AL {config.strategy}/{config.annotator}", disable=not progress, initial=start,
+               total=config.iterations + 1, unit="it")
+    try:
+        for it in range(start, config.iterations + 1):
+            row = learner.initialize() if it == 0 else learner.step(it)
+            if row is None:
+                _say_pool_exhausted(bar, it - 1, learner.data.n_pool, config.iterations)
+                break
+            rows.append(row)
+            done = it == config.iterations or learner.pool_exhausted
+            metrics = state_io.save_iteration(params, it, learner.labelled, rows, learner.backbone.state_dict(), done)
+            bar.update(1)
+            bar.set_postfix(micro_f1=f"{row['micro_f1']:.3f}")
+            if on_iteration is not None:
+                on_iteration(row)
+            if done:
+                if it < config.iterations:
+                    _say_pool_exhausted(bar, it, learner.data.n_pool, config.iterations)
+                break
+    finally:
+        bar.close()
     if not metrics["done"]:  # the pool ran out before the last iteration
         metrics = metrics_document(params, rows, True)
         state_io.mark_done(metrics)
     return metrics
+
+
+def pool_exhausted_message(iteration: int, n_pool: int, iterations: int) -> str:
+    return (f"pool exhausted after iteration {iteration}: all {n_pool} pool items are labelled, so the run "
+            f"stops before the {iterations} iterations asked for (a larger pool or a smaller --batch-size "
+            "would go on)")
+
+
+def _say_pool_exhausted(bar, iteration: int, n_pool: int, iterations: int) -> None:
+    """Log the early stop and fill the bar: the run is finished, not stuck at 86%."""
+    log.warning("%s", pool_exhausted_message(iteration, n_pool, iterations))
+    bar.total = bar.n
+    bar.refresh()
+
+
+def _interrupted(state_io: RunState, params: dict):
+    """The `Interrupted` error of a Ctrl-C: after which iteration the run stands (what is on disk)."""
+    from mollia.errors import Interrupted
+
+    try:
+        saved = state_io.load(params)
+    except Exception:  # the message must not fail: it only reports what is on disk
+        saved = None
+    where = "before its first iteration finished" if not saved else f"after iteration {saved['iteration']}"
+    return Interrupted(f"interrupted {where}; every finished iteration is saved in {state_io.out_dir}: rerun the same "
+                       "command to resume (the numbers are identical to an uninterrupted run)")
 
 
 def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dataset: Dataset | None,

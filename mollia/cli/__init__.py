@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from mollia.errors import MolliaError
+from mollia.errors import Interrupted, MolliaError
 
 # one module per verb group; each exposes register(subparsers)
 VERB_MODULES = ("data", "models", "probe", "annotate", "al", "study")
@@ -27,9 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
+    except Interrupted as exc:
+        print(f"mollia: {exc}", file=sys.stderr)
+        return Interrupted.exit_code
     except MolliaError as exc:
         print(f"mollia: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C anywhere else: finished work is on disk (caches, cells, atomic files)
+        print("mollia: interrupted; what had finished is saved: rerun the same command to resume", file=sys.stderr)
+        return Interrupted.exit_code
     return int(result or 0)
 
 

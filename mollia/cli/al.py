@@ -77,6 +77,8 @@ def register(subparsers) -> None:
                         help="doubt score that picks the h items")
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--wait", action="store_true",
+                   help="if another run holds --out, wait for it to finish instead of exiting")
     add_remaining_fields(p)
     p.set_defaults(func=cmd_al)
 
@@ -121,7 +123,7 @@ def cmd_al(args: argparse.Namespace) -> int:
         raise MolliaError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
     config = config_from_args(args)
-    metrics = run_al(config, args.out, progress=not args.quiet)
+    metrics = run_al(config, args.out, progress=not args.quiet, wait=args.wait)
     last = metrics["rows"][-1]
     print(f"{config.strategy}/{config.annotator} seed {config.seed}: iteration {last['iteration']}, "
           f"{last['n_labelled']} labelled, micro-F1 {last['micro_f1']:.4f}  -> {args.out}/metrics.json")

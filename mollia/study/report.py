@@ -41,6 +41,10 @@ TABLE_TITLES = {
 DEFAULT_PRICES = Path(__file__).resolve().parents[2] / "params" / "prices.yaml"
 
 
+UNREADABLE_FIX = ("an AL run rewrites it from its state/ folder when the same `mollia al` command is rerun; a grid "
+                  "cell: delete the cell's folder and rerun the grid (only that cell is redone)")
+
+
 @dataclass
 class ReportOutputs:
     tables_dir: Path
@@ -51,12 +55,14 @@ class ReportOutputs:
     missing: dict[str, str] = field(default_factory=dict)
     n_al_runs: int = 0
     n_metrics: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         figs = sorted({p.stem for p in self.files if p.suffix == ".png"})
         lines = [f"report: {self.n_metrics} metrics files ({self.n_al_runs} AL runs) -> "
                  f"{len(self.markdown)} tables in {self.tables_dir}, {len(figs)} figures in {self.figures_dir}"]
         lines += [f"  not produced: {name} ({why})" for name, why in self.missing.items()]
+        lines += [f"  skipped, not valid JSON: {path}: {UNREADABLE_FIX}" for path in self.unreadable]
         return "\n".join(lines)
 
     def save_metrics(self, out_dir: str | Path) -> Path:
@@ -76,7 +82,7 @@ def build_report(results_root: str | Path, out_tables: str | Path, out_figures: 
     collected = collect(results_root)
     out = ReportOutputs(out_tables, out_figures, n_al_runs=collected.n_al_runs,
                         n_metrics=collected.n_al_runs + len(collected.annotation) + len(collected.analysis) +
-                        len(collected.probing))
+                        len(collected.probing), unreadable=list(collected.unreadable))
     builders = {"headline": tables.headline, "table2": tables.table2, "table3": tables.table3,
                 "table4": tables.table4, "table5": tables.table5, "table6": tables.table6}
     for name, build in builders.items():
