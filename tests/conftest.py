@@ -36,3 +36,21 @@ def _isolated_results(tmp_path, monkeypatch):
     """Tests never write into the repository's results/ or figures/."""
     monkeypatch.setenv("MOLLIA_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("MOLLIA_FIGURES", str(tmp_path / "figures"))
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch, tmp_path):
+    """Deterministic pseudo-embeddings per text, so `mollia al` runs in seconds without the encoder
+    (MOLLIA_HOME in tmp_path)."""
+    import zlib
+
+    import numpy as np
+
+    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
+
+    def fake(encoder, max_length=128, device="cpu", progress=True):
+        def embed(texts):
+            return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8) for t in texts])
+        return embed
+
+    monkeypatch.setattr("mollia.al.backbones.head.encoder_embed_fn", fake)

@@ -2,25 +2,9 @@
 encoder; a small pool), its flags, and its clean errors."""
 
 import json
-import zlib
 
-import numpy as np
-import pytest
 
 from mollia.cli import main
-
-
-@pytest.fixture
-def fake_encoder(monkeypatch, tmp_path):
-    """Deterministic pseudo-embeddings per text, so the CLI runs in seconds without the encoder."""
-    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
-
-    def fake(encoder, max_length=128, device="cpu", progress=True):
-        def embed(texts):
-            return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8) for t in texts])
-        return embed
-
-    monkeypatch.setattr("mollia.al.backbones.head.encoder_embed_fn", fake)
 
 
 ARGS = ["al", "--dataset", "trec", "--annotator", "oracle", "--strategy", "margin", "--iterations", "1",

@@ -10,25 +10,11 @@ import logging
 import os
 import threading
 import time
-import zlib
 
-import numpy as np
 import pytest
 
 from mollia.al.runlock import RunLocked, run_lock
 from mollia.cli import main
-
-
-@pytest.fixture
-def fake_encoder(monkeypatch, tmp_path):
-    monkeypatch.setenv("MOLLIA_HOME", str(tmp_path / "home"))
-
-    def fake(encoder, max_length=128, device="cpu", progress=True):
-        def embed(texts):
-            return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8) for t in texts])
-        return embed
-
-    monkeypatch.setattr("mollia.al.backbones.head.encoder_embed_fn", fake)
 
 
 ARGS = ["al", "--dataset", "trec", "--annotator", "oracle", "--strategy", "random", "--iterations", "3",
