@@ -42,11 +42,26 @@ def no_network_no_pip(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
+BUILTIN = {"tiny-random-lm": "causal", "tiny-random-encoder": "encoder"}
+
+
 def test_registry_holds_exactly_the_agreed_names():
-    assert set(MODELS) == set(HUB) | set(OFFLINE)
+    assert set(MODELS) == set(HUB) | set(OFFLINE) | set(BUILTIN)
     assert set(names(source="hub")) == set(HUB)
     assert set(names(source="pypi")) == set(OFFLINE)
-    assert set(names(kind="encoder")) == {"distilbert-base-uncased", "distilroberta-base", "minilm-l6"}
+    assert set(names(source="builtin")) == set(BUILTIN)
+    assert set(names(kind="encoder")) == {"distilbert-base-uncased", "distilroberta-base", "minilm-l6",
+                                          "tiny-random-encoder"}
+
+
+def test_builtin_models_load_in_memory_without_network(no_network_no_pip):
+    from mollia.models import load_causal_lm, load_encoder
+
+    model, tokenizer = load_causal_lm("tiny-random-lm")
+    assert tokenizer.padding_side == "left" and tokenizer.chat_template and not model.training
+    encoder, enc_tokenizer = load_encoder("tiny-random-encoder")
+    batch = enc_tokenizer(["a question", "another one"], padding=True, return_tensors="pt")
+    assert encoder(**batch).last_hidden_state.shape[:2] == batch["input_ids"].shape
 
 
 @pytest.mark.parametrize("name,hub_id", sorted(HUB.items()))

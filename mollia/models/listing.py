@@ -35,7 +35,7 @@ def _row(spec: ModelSpec) -> dict:
         "name": spec.name,
         "kind": spec.kind,
         "source": spec.source,
-        "origin": spec.hub_id or _wheels_summary(spec),
+        "origin": "mollia.models.tiny" if spec.builtin else spec.hub_id or _wheels_summary(spec),
         "chat_template": spec.has_chat_template,
         "cached": False,
         "status": "",
@@ -44,6 +44,9 @@ def _row(spec: ModelSpec) -> dict:
         "build_s": None,
         "path": None,
     }
+    if spec.builtin:
+        row["cached"], row["status"] = True, "built in (random weights, no download)"
+        return row
     if not spec.offline:
         row["cached"] = _hub_cached(spec)
         row["status"] = "in HF cache" if row["cached"] else "hub (downloads on first load)"

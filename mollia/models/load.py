@@ -68,6 +68,12 @@ def load_causal_lm(name: str, device="cpu", dtype=None, quantization: str | None
             f"quantization={quantization!r} needs bitsandbytes on a CUDA GPU; this call is on {dev}. "
             "Use quantization=None on CPU."
         )
+    if spec.builtin:
+        from mollia.models.tiny import tiny_causal_lm
+
+        model, tokenizer = tiny_causal_lm(seed=0)
+        tokenizer.padding_side = "left"
+        return model.to(dev).eval(), tokenizer
     source = fetch(name)
     common = {"local_files_only": True} if spec.offline else {}
 
@@ -131,6 +137,11 @@ def load_encoder(name: str, device="cpu"):
 
     spec = _check_kind(name, "encoder")
     dev = _resolve_device(device)
+    if spec.builtin:
+        from mollia.models.tiny import tiny_encoder
+
+        model, tokenizer = tiny_encoder(seed=0)
+        return model.to(dev).eval(), tokenizer
     source = fetch(name)
     common = {"local_files_only": True} if spec.offline else {}
     tokenizer = AutoTokenizer.from_pretrained(source, **common)

@@ -64,10 +64,12 @@ class ModelSpec:
     upstream: str = ""
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    # built in memory by mollia.models.tiny (random weights, no download): tests and trying the road
+    builtin: bool = False
 
     @property
     def source(self) -> str:
-        return "hub" if self.hub_id else "pypi"
+        return "builtin" if self.builtin else "hub" if self.hub_id else "pypi"
 
     @property
     def offline(self) -> bool:
@@ -214,6 +216,12 @@ _SPECS: tuple[ModelSpec, ...] = (
         "architecture qwen2, 28 blocks, file type 15 (Q4_K_M), with Qwen's (ChatML) chat template. "
         "Dequantised to float32 it needs about 7 GB of RAM (see the README).",
     ),
+    # --- built in (random weights made in memory; for tests and a first walk of the pipeline) ---
+    ModelSpec(name="tiny-random-lm", kind="causal", builtin=True,
+              notes="A 2-layer random Llama with a byte-level BPE and a chat template, built in memory in under a "
+                    "second (mollia.models.tiny). Its answers are noise: for tests and a first walk of the pipeline."),
+    ModelSpec(name="tiny-random-encoder", kind="encoder", builtin=True, has_chat_template=False,
+              notes="The same random Llama body as a sentence encoder (mean-pooled): noise embeddings, for tests."),
     # --- offline encoder (PyPI) ---
     ModelSpec(
         name="minilm-l6",
