@@ -13,7 +13,7 @@ EXTRAS ?= dev,slurm
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.mollia-installed
 
-.PHONY: venv demo test test-slurm clean-venv
+.PHONY: venv demo test test-slurm book lab clean-venv
 
 venv: $(STAMP)
 
@@ -34,6 +34,19 @@ test: venv
 # stops it after; skips, saying why, where SLURM is not installed
 test-slurm: venv
 	PY=$(VPY) scripts/test_slurm.sh
+
+# The notebooks as a static site (no kernel, no network at view time): the executed copies that
+# `make demo` left in results/, the report's tables and figures, the README's results.
+BOOK ?= build/book
+book: venv
+	$(VPY) -m mollia.study.book --results results --figures figures --out $(BOOK)
+	@echo "open $(BOOK)/index.html"
+
+# JupyterLab on this venv with its own kernel ("Python 3 (mollia)"), opening notebook 00.
+# Extra arguments for jupyter lab: make lab LAB_ARGS="--no-browser --port 8899"
+LAB_ARGS ?=
+lab: venv
+	$(VPY) scripts/lab.py $(LAB_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

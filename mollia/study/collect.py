@@ -22,7 +22,7 @@ from mollia.study.grid import canonical_json, params_hash
 
 log = logging.getLogger(__name__)
 
-SKIP_PARTS = {".partial", ".submitit", "tables"}
+SKIP_PARTS = {".partial", ".submitit", "tables", "00_tour"}  # the tour (notebook 00) is a demonstration, not evidence
 AL_PARAM_COLUMNS = ("dataset", "strategy", "annotator", "backbone", "seed", "negative_learning", "discrepancy",
                     "alpha", "lambda_start", "lambda_end", "iterations", "initial", "batch_size", "pool_size",
                     "epochs", "probes")

@@ -30,6 +30,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(text)).strip("-")
 
 
+def show(fig) -> None:
+    """Show ``fig`` in a notebook as a PNG, whatever the matplotlib backend (this module selects
+    Agg, under which the inline backend shows nothing), and close it."""
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=buffer.getvalue(), format="png"))
+
+
 def save(fig, folder: str | Path, stem: str) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` under ``folder`` (atomic writes); close it."""
     folder = Path(folder)
