@@ -42,7 +42,8 @@ def _executed_notebook(title: str):
     """A small notebook with the outputs a kernel would have left: an equation, a figure, a table."""
     png = base64.b64encode(_png()).decode()
     code = new_code_cell("figures.curve_axes(rows)", execution_count=1)
-    code.outputs = [new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+    code.outputs = [new_output("stream", name="stderr", text="AL random/molam:  50%|#####| 1/2 [progress bar]\n"),
+                    new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
     table = new_code_cell("frame", execution_count=2)
     table.outputs = [new_output("execute_result", execution_count=2,
                                 data={"text/html": "<table><tr><th>micro_f1</th></tr><tr><td>0.6</td></tr></table>",
@@ -96,6 +97,7 @@ def test_site_pages_and_contents(site):
     chapter = (out / "03_active_learning.html").read_text()
     assert "results/03_active_learning/seed=0__0123abcd/notebook.ipynb" in chapter  # the finished run, not seed=1
     assert "data:image/png;base64," in chapter and "mathcal{L}_{neg}" in chapter
+    assert "progress bar" not in chapter  # stderr (progress bars, warnings) is left out
     assert "Not run by the demo" in (out / "00_tour.html").read_text()
     results = (out / "results.html").read_text()
     assert "Results of the offline study" in results and "not on the site" not in results

@@ -240,6 +240,14 @@ def results_cells(readme: Path, tables: Path, figure_names: Sequence[str], site_
 
 
 # -- HTML -----------------------------------------------------------------------------------------
+def _without_stderr(nb):
+    """Progress bars and warnings a run wrote to stderr are noise to a reader: left out of the page."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
+    return nb
+
+
 def mathjax_dir() -> Path:
     import jupyter_server_mathjax
 
@@ -301,7 +309,7 @@ def build_book(results: str | Path = "results", out: str | Path = "build/book", 
         book.pages.append(write_page(_markdown_notebook(index_cells(chapters), "MoLLIA notebooks"),
                                      staging / "index.html", nav["index.html"]))
         for chapter in chapters:
-            nb = nbformat.read(chapter.executed or chapter.stored, as_version=4)
+            nb = _without_stderr(nbformat.read(chapter.executed or chapter.stored, as_version=4))
             if chapter.executed is not None:
                 rel = chapter.executed.relative_to(results).as_posix()
                 source = (f"Executed by the demo: results/{rel} (one of {chapter.n_runs} runs of this notebook; "
