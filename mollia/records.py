@@ -6,7 +6,8 @@ version or a malformed one with a `RecordError` naming the file, instead of read
 
 Kinds: ``al`` (one AL run: params, per-iteration rows, done), ``annotation`` (notebook 02: Table 2
 results of one dataset), ``analysis`` (notebook 06), ``probing`` (notebook 01), ``report``
-(notebook 09). A shared helper (like `mollia.atomic`): every stage and the study may import it.
+(notebook 09), ``tour`` (notebook 00; the report skips it). A shared helper (like `mollia.atomic`):
+every stage and the study may import it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "analysis": ("dataset", "annotator"),
     "probing": ("dataset", "models"),
     "report": ("tables",),
+    "tour": ("n", "probes", "final_micro_f1"),  # notebook 00: a demonstration the report skips
 }
 
 

@@ -48,6 +48,7 @@ CHAPTER_RUNS: dict[str, dict[str, Any]] = {
     "04_ablation": {"dataset": "trec", "variant": "D", "seed": 0},
     "05_sensitivity": {"dataset": "trec", "lambda_start": 0.0, "lambda_end": 0.0, "seed": 0},
     "06_analysis": {"dataset": "trec", "annotator": "molam"},
+    "07_beyond_the_paper": {"dataset": "trec", "annotator": "stack", "human_budget": 10},
 }
 TABLE_ORDER = ("headline", "claims", "table2", "table3", "table4", "fig06_flags", "table5", "table6", "cost")
 # Plain hyperlinks a page may carry (clicking one is the reader's choice, nothing is fetched on view).

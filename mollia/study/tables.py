@@ -93,7 +93,9 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     tidy["column"] = tidy["dataset"] + np.where(tidy["probe_set"] != "", " [" + tidy["probe_set"] + "]", "")
     # fewer than MIN_EVAL_ITEMS evaluation items: the column is an illustration, not evidence
     small = pd.to_numeric(tidy["n_eval"], errors="coerce") < MIN_EVAL_ITEMS
-    tidy.loc[small, "column"] += tidy.loc[small, "n_eval"].map(lambda n: f" (illustration: {int(n)} items)")
+    if small.any():
+        tidy.loc[small, "column"] = [f"{c} (illustration: {int(n)} items)"
+                                     for c, n in zip(tidy.loc[small, "column"], tidy.loc[small, "n_eval"])]
     wide = {}
     for _, r in tidy.iterrows():
         entry = wide.setdefault(r["method"], {"method": paper.TABLE2_LABELS.get(r["method"], r["method"])})

@@ -4,7 +4,9 @@ shown. The notebook calls these; they only choose inputs, score against ground t
 Probes come from the paper's released arrays where they are found (the grid's
 ``paper_probes_dir()``: ``$MOLLIA_PAPER_PROBES``, ``$MOLLIA_HOME/paper-probes`` or where
 ``mollia probe download-released`` puts them), else from the tiny offline LLMs probed live on the
-same questions (slower: minutes for 200 questions on 2 cores, after a one-time model fetch).
+same questions (slower: minutes for 200 questions on 2 cores, after a one-time model fetch). A path
+given as ``probes`` may also be a probe cache (the demo's live probes, when the released arrays are
+absent).
 The tour's AL runs are a demonstration on a small pool, not evidence: they are written under its
 own ``out_dir`` and the report skips ``00_tour`` (`mollia.study.collect.SKIP_PARTS`).
 """
@@ -31,37 +33,43 @@ class TourProbes:
     source: str  # one sentence for the reader
 
 
-def released_probes_dir(probes: str = "") -> Path | None:
-    """``probes`` if given, else the grid's paper-probes folder; None where no released TREC arrays are."""
+def released_probes_dir() -> Path | None:
+    """The grid's paper-probes folder where it holds the released TREC arrays, else None."""
     from mollia.probes.paper import find_released_files
     from mollia.study.grid import paper_probes_dir
 
-    folder = Path(probes) if probes else paper_probes_dir()
+    folder = paper_probes_dir()
     try:
         find_released_files(folder, "trec")
     except (DataError, OSError):
-        if probes:
-            raise DataError(f"no released TREC probes (trec_meta_x.npy, trec_meta_y.npy) in {folder}") from None
         return None
     return folder
 
 
 def tour_probes(dataset: Dataset, n: int, probes: str = "", live_models: Sequence[str] = ("smollm2-135m-instruct",),
                 T: int = 3, seed: int = 0, device: str = "cpu") -> TourProbes:
-    """Probes of ``n`` pool questions: the first ``n`` released rows that lie in the pool (the paper's
-    own sample order), else (or with ``probes="live"``) the first ``n`` of the pool sample probed
-    live with ``live_models``."""
-    folder = released_probes_dir(probes) if dataset.name == "trec" and probes != "live" else None
+    """Probes of ``n`` pool questions. ``probes`` a path: the released arrays or a probe cache there
+    (its first ``n`` rows that lie in the pool); empty: the paper's released arrays where they are
+    found (first ``n`` pool rows, the authors' own sample order), else live; ``"live"``: the first
+    ``n`` of the pool sample probed live with ``live_models``."""
+    folder = None
+    if probes and probes != "live":
+        folder = Path(probes)
+    elif not probes and dataset.name == "trec":
+        folder = released_probes_dir()
     if folder is not None:
         from mollia.probes.replay import load_probes
 
-        table = load_probes(folder, dataset.name)
+        table = load_probes(folder, dataset.name)  # released arrays, a probe cache or a table file
         pool = set(dataset.frame.loc[dataset.frame["split"] == "train", "id"].tolist())
         ids = [i for i in table.item_ids.tolist() if i in pool][:n]
         if len(ids) < n:
-            raise DataError(f"only {len(ids)} released rows lie in the pool of {dataset.name!r}; asked for {n}")
-        return TourProbes(table.subset(ids), str(folder),
-                          f"replayed: the paper's five 7-9B LLMs (released arrays in {folder}), first {n} pool rows")
+            raise DataError(f"only {len(ids)} probed items of {folder} lie in the pool of {dataset.name!r}; "
+                            f"asked for n={n}")
+        released = any(meta.get("source") == "paper-release" for meta in table.per_model.values())
+        what = (f"the paper's {len(table.models)} 7-9B LLMs (released arrays)" if released
+                else f"{', '.join(table.models)} (probe cache)")
+        return TourProbes(table.subset(ids), str(folder), f"replayed: {what} from {folder}, first {n} pool rows")
     from mollia.paths import results_root
     from mollia.probes.engine import pool_for_probing, probe_dataset
 
@@ -69,7 +77,7 @@ def tour_probes(dataset: Dataset, n: int, probes: str = "", live_models: Sequenc
     table = probe_dataset(pool_for_probing(dataset, n), list(live_models), T=T, seed=seed, cache_dir=cache,
                           device=device)
     return TourProbes(table, str(cache), f"probed live: {', '.join(live_models)} on the first {n} pool questions, "
-                                         f"T={T} (no released probes found; see mollia probe download-released)")
+                                         f"T={T}")
 
 
 def probe_summary(table: ProbeTable) -> pd.DataFrame:
@@ -134,7 +142,7 @@ def al_summary(runs: Mapping[str, dict]) -> pd.DataFrame:
 
 
 def save(out_dir: str | Path, **fields) -> Path:
-    """``out_dir/metrics.json`` of kind 'tour' (the report does not read it)."""
-    from mollia.atomic import write_json
+    """``out_dir/metrics.json``, a record of kind 'tour' (the report skips it: a demonstration)."""
+    from mollia.records import make_record, write_record
 
-    return write_json(Path(out_dir) / "metrics.json", {"kind": "tour", **fields})
+    return write_record(Path(out_dir) / "metrics.json", make_record("tour", **fields))
