@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(OUT_DIR))
     args = ap.parse_args(argv)
+    record = BenchRecord("table2_released", threads=args.threads)  # the commit and load at the start
     import torch
 
     torch.set_num_threads(args.threads)
@@ -47,7 +48,6 @@ def main(argv=None) -> int:
     from mollia.annotators.registry import accepted_params
     from mollia.atomic import write_json
 
-    record = BenchRecord("table2_released", threads=args.threads)
     out = Path(args.out)
     results: dict[str, dict] = {}
     reused: list[str] = []
