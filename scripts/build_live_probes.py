@@ -12,7 +12,7 @@ model can fill it in parallel: run this with ``--models`` one model each, then o
 them and ``--only-cached``). The table holds the longest prefix of those items that every model
 finished, and is written to ``<out>/<dataset>.npz`` (+ ``.generations.parquet``: the T raw
 answers) with its settings, the engine version and the git commit in its metadata;
-``PROVENANCE.md`` there lists items, settings and the command.
+``PROVENANCE.md`` there lists items, settings, the command that regenerates them and the one that ran.
 """
 
 from __future__ import annotations
@@ -79,14 +79,20 @@ def main(argv=None) -> int:
         print(acc.round(3).to_string())
         summary.append((name, len(table), n, acc))
     lines = ["# Live probes of the offline LLMs (committed data)", "",
-             "Built by `scripts/build_live_probes.py` (see its docstring); replayed by `make demo` "
-             "(params/offline.yaml) instead of probing live. Engine version "
+             "Built by `scripts/build_live_probes.py` (see its docstring); replay with `--probes "
+             "mollia/data/live_probes` (any stage that takes probes; `mollia.probes.replay.LIVE_PROBES_DIR`, grid "
+             "variable `${live_probes_dir}`), no model needed. Engine version "
              f"{ENGINE_VERSION}, code at git commit `{commit}`. Settings: T = 10, temperature 0.7, top_p 0.9, "
              "max_new_tokens 8, seed 0, z_prune 1e-4, the registry's CPU precision per model "
              "(per-model metadata in each .npz).", "",
              "| dataset | items (pool prefix every model finished) | asked | models |", "|---|---|---|---|"]
     lines += [f"| {name} | {m} | {n} | {', '.join(models)} |" for name, m, n, _ in summary]
-    lines += ["", "Command:", "", "```", " ".join(["python", "scripts/build_live_probes.py"] + list(argv or sys.argv[1:])),
+    regen = " ".join(f"--n {name}={m}" for name, m, _, _ in summary)
+    lines += ["", "Regenerate exactly these items (probes what the cache lacks, resumable; on a 2-core CPU a "
+              "1.5B model takes seconds per item):", "", "```",
+              f"python scripts/build_live_probes.py {regen} --models {','.join(models)} --cache-dir DIR", "```", "",
+              "This build ran:", "", "```",
+              " ".join(["python", "scripts/build_live_probes.py"] + list(argv if argv is not None else sys.argv[1:])),
               "```", ""]
     from mollia.atomic import write_text
 
