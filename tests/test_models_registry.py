@@ -115,6 +115,9 @@ def test_spec_hash_tracks_the_bytes_not_the_notes():
     assert replace(spec, notes="other words").spec_hash() == spec.spec_hash()
     # the engine's default precision is not part of the converted folder: caches stay valid
     assert replace(spec, cpu_precision="bfloat16").spec_hash() == spec.spec_hash()
+    # nor are flags added later (the builtin marker): a new field must not invalidate every cached model
+    assert replace(spec, builtin=True).spec_hash() == spec.spec_hash()
+    assert get("minilm-l6").spec_hash() == "e3288ccbd4adbc86"  # the hash caches built since the start carry
     assert replace(spec, weights_sha256="0" * 64).spec_hash() != spec.spec_hash()
 
 

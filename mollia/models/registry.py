@@ -78,7 +78,7 @@ class ModelSpec:
     def spec_hash(self) -> str:
         """Hash of everything that decides the cached folder's bytes (not the free-text notes)."""
         d = asdict(self)
-        for k in ("notes", "upstream", "has_chat_template", "cpu_precision"):
+        for k in ("notes", "upstream", "has_chat_template", "cpu_precision", "builtin"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
