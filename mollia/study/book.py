@@ -50,7 +50,8 @@ CHAPTER_RUNS: dict[str, dict[str, Any]] = {
     "06_analysis": {"dataset": "trec", "annotator": "molam"},
     "07_beyond_the_paper": {"dataset": "trec", "annotator": "stack", "human_budget": 10},
 }
-TABLE_ORDER = ("headline", "claims", "table2", "table3", "table4", "fig06_flags", "table5", "table6", "cost")
+TABLE_ORDER = ("headline", "claims", "table2", "table3", "table4", "fig06_accurate", "fig06_flags", "labels", "table5",
+               "table6", "cost")
 # Plain hyperlinks a page may carry (clicking one is the reader's choice, nothing is fetched on view).
 LINK_HOSTS = frozenset({"github.com", "arxiv.org", "doi.org", "aaai.org", "ojs.aaai.org", "huggingface.co",
                         "pypi.org", "scikit-learn.org", "jupyter.org"})
@@ -224,7 +225,8 @@ def results_cells(readme: Path, tables: Path, figure_names: Sequence[str], site_
         cells.append(_rewrite_links(section, site_files))
     names = []
     if tables.is_dir():
-        found = {p.stem: p for p in tables.glob("*.md") if p.stem != "README"}
+        found = {p.relative_to(tables).with_suffix("").as_posix(): p for p in sorted(tables.rglob("*.md"))
+                 if p.name != "README.md"}  # subfolders too (e.g. beyond/frontier)
         ordered = [n for n in TABLE_ORDER if n in found] + sorted(set(found) - set(TABLE_ORDER))
         if ordered:
             cells.append("## Tables\n\nFrom `results/tables/` (CSV beside each in the repository).")
@@ -294,11 +296,11 @@ def build_book(results: str | Path = "results", out: str | Path = "build/book", 
     try:
         book = Book(out=out, chapters=chapters)
         shutil.copytree(mathjax_dir(), staging / "_static" / "mathjax")
-        figure_names = sorted(p.name for p in figures.glob("*.png")) if figures.is_dir() else []
-        if figure_names:
-            (staging / "figures").mkdir()
-            for name in figure_names:
-                shutil.copy2(figures / name, staging / "figures" / name)
+        figure_names = (sorted(p.relative_to(figures).as_posix() for p in figures.rglob("*.png"))
+                        if figures.is_dir() else [])
+        for name in figure_names:  # subfolders too (e.g. figures/beyond/)
+            (staging / "figures" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(figures / name, staging / "figures" / name)
         book.figures = figure_names
         site_files = {f"figures/{n}" for n in figure_names}
 
