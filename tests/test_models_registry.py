@@ -228,3 +228,19 @@ def test_gpu_load_arguments(quantization, no_network_no_pip, tmp_path, monkeypat
         assert qconf.load_in_8bit and not qconf.load_in_4bit
     else:
         assert qconf is None
+
+
+def test_the_builtin_flag_leaves_cached_offline_models_valid():
+    """Adding ModelSpec.builtin must not change the spec hash of the cached offline models (a changed
+    hash makes every cached folder 'built from another source spec')."""
+    from dataclasses import asdict
+
+    spec = get("minilm-l6")
+    d = asdict(spec)
+    for k in ("notes", "upstream", "has_chat_template", "cpu_precision", "builtin"):
+        d.pop(k)
+    import hashlib
+    import json
+
+    assert spec.spec_hash() == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    assert "builtin" not in d and spec.spec_hash() == "e3288ccbd4adbc86"
