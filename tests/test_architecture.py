@@ -9,7 +9,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "mollia"
 STAGES = ["data", "models", "probes", "annotators", "al", "study"]
-SHARED = {"mollia", "mollia.errors", "mollia.paths", "mollia.atomic", "mollia.records"}
+SHARED = {"mollia", "mollia.errors", "mollia.paths", "mollia.atomic", "mollia.records", "mollia.digest"}
 # what each stage may import of mollia, besides itself and the shared helpers
 ALLOWED = {
     "data": set(),

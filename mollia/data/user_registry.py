@@ -16,7 +16,6 @@ to a CSV/TSV/parquet/JSONL file is accepted too: its name is the file's stem, co
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Sequence
 import pandas as pd
 
 from mollia.data.dataset import Dataset
+from mollia.digest import file_sha256
 from mollia.errors import DataError
 from mollia.paths import mollia_home
 
@@ -65,14 +65,6 @@ def dataset_name(name_or_path: str) -> str:
     return Path(text).stem if looks_like_path(text) else text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def add_user_dataset(path: str | Path, name: str, text_column: str = "text", label_column: str = "label",
                      label_names: Sequence[str] | None = None, split_column: str | None = None,
                      encoding: str | None = None, seed: int = 0, force: bool = False) -> Dataset:
@@ -99,7 +91,7 @@ def add_user_dataset(path: str | Path, name: str, text_column: str = "text", lab
     write_normalised(ds, folder / DATA_FILE)
     source = Path(path).expanduser().resolve()
     write_json(folder / META_FILE, {
-        "name": name, "source_file": str(source), "source_sha256": _sha256(source),
+        "name": name, "source_file": str(source), "source_sha256": file_sha256(source),
         "text_column": text_column, "label_column": label_column, "split_column": split_column,
         "encoding": encoding or "utf-8", "split_seed": seed if not split_column else None,
         "label_names": list(ds.label_names), "n_items": len(ds), "split_sizes": ds.split_sizes(),

