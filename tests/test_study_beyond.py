@@ -26,7 +26,8 @@ def _record(root, name, seed, final_f1, initial_f1=0.4, **cfg):
     for it in range(ITER + 1):
         f1 = initial_f1 if it == 0 else (final_f1 if it == ITER else (initial_f1 + final_f1) / 2)
         rows.append({"iteration": it, "n_labelled": INIT + it * config.batch_size, "micro_f1": f1, "accuracy": f1,
-                     "macro_f1": f1, "n_human": 0 if it == 0 else h, "n_validation_labels": VAL, "wall_s": 1.0})
+                     "macro_f1": f1, "n_human": 0 if it == 0 else h, "wall_s": 1.0,
+                     "n_validation_labels": VAL if config.early_stopping == "validation" else 0})
     path = root / "07_beyond_the_paper" / f"{name}_seed{seed}" / "metrics.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"schema": 1, "kind": "al", "done": True, "params": config.to_params(), "rows": rows}))
@@ -148,3 +149,69 @@ def test_noise_aware_arms_are_paired_with_the_robust_loss_on_their_own_annotator
     # the fixture's only robust-loss arm is MoLAM's: the stack arms have no same-annotator partner
     assert front.loc["stack · soft", "vs_robust_n"] == 0
     assert front.loc["molam · robust loss (W_d + L_neg)", "vs_robust_mean"] == pytest.approx(0.0)
+
+
+def test_arms_that_stop_on_annotated_labels_are_their_own_arms(results):
+    """early_stopping="annotated" (no validation labels): a separate arm, never mixed with the arm that
+    stops on the validation split; the goals' reference stays the paper's oracle (validation), and the
+    arm is also paired with the oracle that stops the same way."""
+    for seed, (orc_a, llm_a) in enumerate([(0.79, 0.71), (0.80, 0.72), (0.77, 0.70)]):
+        _record(results, "oracle_annotated", seed, orc_a, annotator="oracle", early_stopping="annotated")
+        _record(results, "stack_soft_annotated", seed, llm_a, annotator="stack", label_loss="soft",
+                discrepancy=False, negative_learning=False, early_stopping="annotated")
+    front = beyond.frontier(beyond.run_table(collect(results).al_all)).set_index("arm")
+    strict = front.loc["stack · soft · stops on annotated labels"]
+    assert strict["human_validation"] == 0 and strict["human_queried"] == 0
+    assert front.loc["stack · soft", "human_validation"] == VAL  # the validation-stopped arm is unchanged
+    assert front.loc["stack · soft", "micro_f1"] == pytest.approx(np.mean([0.70, 0.74, 0.69]))
+    # reference: the oracle that stops on the validation split (.80/.82/.78), not the annotated one
+    assert strict["vs_oracle_full_mean"] == pytest.approx(np.mean([0.71, 0.72, 0.70]) - np.mean([0.80, 0.82, 0.78]))
+    assert strict["vs_oracle_same_stopping_mean"] == pytest.approx(np.mean([0.71, 0.72, 0.70]) - np.mean([0.79, 0.80, 0.77]))
+    assert front.loc["stack · soft", "vs_oracle_same_stopping_n"] == 0  # only for arms that stop otherwise
+    orc = front.loc["oracle (B=10) · stops on annotated labels"]
+    assert orc["human_queried"] == 20 and orc["human_validation"] == 0
+    assert front.loc["oracle (B=10)", "vs_oracle_full_mean"] == pytest.approx(0.0)
+    claims = beyond.beyond_claims(front.reset_index()).set_index("claim")
+    strict_claim = claims.loc[[c for c in claims.index if "no human label beyond the initial set" in c][0]]
+    assert "stops on annotated labels" in strict_claim["evidence"]
+    protocol_claim = claims.loc[[c for c in claims.index if "as in the paper" in c][0]]
+    assert "stops on annotated" not in protocol_claim["evidence"]
+
+
+def test_arm_names_tell_every_option_apart():
+    base = {"annotator": "stack", "label_loss": "soft", "discrepancy": False, "negative_learning": False}
+    assert beyond.arm_name(base) == "stack · soft"
+    # a noise-aware loss combined with the paper's W_d / L_neg is another arm
+    assert beyond.arm_name({**base, "discrepancy": True, "negative_learning": True}) == "stack · soft + W_d + L_neg"
+    assert beyond.arm_name({**base, "label_loss": "ce", "discrepancy": True, "negative_learning": True}) == \
+        "stack · robust loss (W_d + L_neg)"
+    assert beyond.arm_name({**base, "early_stopping": "annotated", "human_budget": 10,
+                            "human_route": "confidence"}) == \
+        "stack · soft · stops on annotated labels · h=10 (confidence)"
+    assert beyond.arm_name({"annotator": "oracle", "batch_size": 50, "early_stopping": "annotated"}) == \
+        "oracle (B=50) · stops on annotated labels"
+
+
+@pytest.mark.parametrize("grid_file, n_cells", [("params/beyond.yaml", 130), ("params/beyond_live.yaml", 25)])
+def test_beyond_grids_expand_into_valid_runs(grid_file, n_cells):
+    """Every cell of the committed grids is a valid AL run, and the arms the goals are read from exist:
+    oracle at the full and at the hybrid's budgets, an LLM-only arm and a hybrid arm."""
+    from pathlib import Path
+
+    from mollia.study.experiments import al_config
+    from mollia.study.grid import expand_stage, load_grid, validate_stage
+
+    grid = load_grid(Path(__file__).resolve().parents[1] / grid_file)
+    cells = []
+    for stage in grid.stages:
+        declared = validate_stage(stage)
+        cells += expand_stage(stage, {k: p.default for k, p in declared.items()})
+    assert len(cells) == n_cells
+    configs = [al_config(**{k: v for k, v in c.params.items() if k != "out_dir"}) for c in cells]
+    assert all(c.seed in range(5) and c.iterations == 10 and c.backbone == "head:minilm-l6" for c in configs)
+    oracle_b = {c.batch_size for c in configs if c.annotator == "oracle" and c.early_stopping == "validation"}
+    hybrid_h = {c.human_budget for c in configs if c.human_budget}
+    assert 50 in oracle_b and hybrid_h and hybrid_h <= oracle_b  # same-budget oracle for every h
+    assert any(c.annotator == "molam" and c.discrepancy and c.negative_learning for c in configs)  # the paper's method
+    if grid_file == "params/beyond.yaml":  # goal 1 read strictly: no human label beyond the initial set
+        assert {c.annotator for c in configs if c.early_stopping == "annotated"} == {"oracle", "stack"}
