@@ -28,3 +28,8 @@ class Interrupted(MolliaError):
     """The user interrupted a run (Ctrl-C); what was finished is on disk and the same command resumes."""
 
     exit_code = 130
+
+
+class DeprecatedNameWarning(DeprecationWarning):
+    """A name in a superseded spelling (it still works; the message names the new one). The CLI
+    shows it (Python hides DeprecationWarnings outside ``__main__`` by default)."""

@@ -15,7 +15,7 @@ from mollia.probes.paper import load_released
 
 FAST = {"molam": {"n_estimators": 25}, "mol": {"n_estimators": 25}, "stack-pl": {"max_pseudo_iterations": 2, "n_estimators": 25},
         "fixmatch": {"steps": 30}, "snail": {"steps": 30}}
-METHODS = ["llm:yi", "llm-vote:gemma", "llms-v", "llms-l", "mol", "molam", "ck-mv", "ck-ds", "ck-ds-seeded",
+METHODS = ["llm-l:yi", "llm-v:gemma", "llms-v", "llms-l", "mol", "molam", "ck-mv", "ck-ds", "ck-ds-seeded",
            "fixmatch", "snail", "stack", "stack-pl"]
 
 

@@ -128,9 +128,9 @@ def test_vote_falls_back_to_z_when_every_sample_was_invalid():
     table = ProbeTable("t", ("a", "b", "c"), ("m",), np.array([1, 2]), z, c)
     labels, fell_back = vote_labels(table)
     assert labels[:, 0].tolist() == [2, 1] and fell_back[:, 0].tolist() == [True, False]
-    ann = make_annotator("llm-vote:m").fit(table, LabelledSet(np.array([], dtype=int), np.array([], dtype=int))).annotate()
+    ann = make_annotator("llm-v:m").fit(table, LabelledSet(np.array([], dtype=int), np.array([], dtype=int))).annotate()
     assert ann.y_plus.tolist() == [2, 1]
-    assert make_annotator("llm:m").fit(table, LabelledSet(np.array([1]), np.array([2]))).annotate().y_plus.tolist() == [2, 0]
+    assert make_annotator("llm-l:m").fit(table, LabelledSet(np.array([1]), np.array([2]))).annotate().y_plus.tolist() == [2, 0]
 
 
 def test_vote_ensemble_breaks_ties_by_summed_z():
@@ -147,15 +147,15 @@ def test_vote_ensemble_breaks_ties_by_summed_z():
 def test_single_llm_names_resolve_by_prefix_and_fail_clearly():
     table, truth = synthetic_table(n=20)
     lab, _ = labelled_from(table, truth, 5)
-    assert make_annotator("llm:m1").fit(table, lab).annotate().method == "llm:m1"
+    assert make_annotator("llm-l:m1").fit(table, lab).annotate().method == "llm-l:m1"
     with pytest.raises(UnknownNameError, match="m1"):
-        make_annotator("llm:m").fit(table, lab)  # ambiguous prefix
+        make_annotator("llm-l:m").fit(table, lab)  # ambiguous prefix
     with pytest.raises(UnknownNameError):
         make_annotator("nonsense")
     with pytest.raises(DataError, match="no parameter"):
         make_annotator("molam", colour="red")
     for name in ("molam", "mol", "llms-v", "llms-l", "fixmatch", "snail", "da", "pag", "ck-mv", "ck-ds",
-                 "ck-ds-seeded", "ck-glad", "stack", "stack-pl", "llm:<model>"):
+                 "ck-ds-seeded", "ck-glad", "stack", "stack-pl", "llm-l:<model>", "llm-v:<model>"):
         assert name in available_annotators()
 
 
@@ -262,7 +262,7 @@ def test_one_vote_rule_everywhere():
     assert vote_labels(table)[0][:, 0].tolist() == expected
     assert predictions(table, "c")[:, 0].tolist() == expected
     none = LabelledSet(np.array([], dtype=int), np.array([], dtype=int))
-    for name in ("llm-vote:m", "llms-v"):
+    for name in ("llm-v:m", "llms-v"):
         assert make_annotator(name).fit(table, none).annotate().y_plus.tolist() == expected, name
 
 

@@ -42,7 +42,7 @@ def test_own_data_through_the_cli(user, capsys):
                  "2", "--cache-dir", str(cache), "--threads", "1", "--yes"]) == 0
     out = capsys.readouterr().out
     assert "quiz: 84 items" in out and "estimate: 84 item-probes" in out
-    assert main(["table2", "--probes", str(cache), "--dataset", "quiz", "--methods", "llm:tiny-random-lm,llms-v,molam",
+    assert main(["table2", "--probes", str(cache), "--dataset", "quiz", "--methods", "llm-l:tiny-random-lm,llms-v,molam",
                  "--seeds", "1", "--n-labelled", "20", "--json", str(user / "t2.json")]) == 0
     table2 = json.loads((user / "t2.json").read_text())
     assert set(table2) >= {"llms-v", "molam"}

@@ -8,6 +8,9 @@
 - ``llms-l`` (logits-based): the mean over LLMs of z (raw, as released: ``normalise=False``, the
   paper's aggregation; ``normalise=True`` renormalises each LLM's z first). Probabilities = the
   mean renormalised over labels.
+
+Both take ``models``: the LLMs to aggregate (names or unique prefixes, as ``llms-v:gemma+yi``);
+empty (the default) = every LLM of the probe table.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from mollia.annotators.base import ProbeAnnotator
 from mollia.annotators.features import normalised_z, vote_labels
+from mollia.annotators.single import resolve_model
 
 # vote counts differ by >= 1 between a winner and a loser; the z nudge is below that
 MAJORITY_TIE_BREAK = 1e-3
@@ -30,29 +34,43 @@ def vote_counts(table) -> np.ndarray:
     return counts
 
 
-class VoteEnsemble(ProbeAnnotator):
+class _Ensemble(ProbeAnnotator):
+    needs_labels = False
+
+    def __init__(self, models: tuple[str, ...] = (), **kwargs):
+        super().__init__(**kwargs)
+        self.models = tuple(models)
+
+    def _members(self, table):
+        """The probe table restricted to ``models`` (all of it without)."""
+        if not self.models:
+            return table
+        return table.select_models(list(dict.fromkeys(table.models[resolve_model(table, m)] for m in self.models)))
+
+
+class VoteEnsemble(_Ensemble):
     """``llms-v``: majority over the N LLMs' argmax c, ties broken by summed (renormalised) z."""
 
     name = "llms-v"
-    needs_labels = False
 
     def _fit_proba(self, table, labelled_pos, labelled_y):
+        table = self._members(table)
         counts = vote_counts(table)
         z_sum = normalised_z(table.z).sum(axis=1) / table.n_models  # in [0, 1]
         scores = counts + MAJORITY_TIE_BREAK * z_sum
         return scores / scores.sum(axis=1, keepdims=True)
 
 
-class LogitsEnsemble(ProbeAnnotator):
+class LogitsEnsemble(_Ensemble):
     """``llms-l``: argmax of the mean z over LLMs."""
 
     name = "llms-l"
-    needs_labels = False
 
     def __init__(self, normalise: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.normalise = normalise
 
     def _fit_proba(self, table, labelled_pos, labelled_y):
+        table = self._members(table)
         z = normalised_z(table.z) if self.normalise else np.clip(table.z, 0.0, None)
         return normalised_z(z.mean(axis=1))

@@ -1,23 +1,24 @@
 """Annotator names -> classes: `make_annotator(name, **params)`, `available_annotators()`.
 
-Names (Table 2 of the paper, then ours):
+Every name is parsed once by `spec.AnnotatorSpec.parse` (the grammar, the deprecated spellings and
+the error listing the valid forms live there). Names (Table 2 of the paper, then ours):
 
-================  ===========================================================================
-``llm:<model>``   one LLM, argmax z (`single.py`)
-``llm-vote:<m>``  one LLM, argmax c with z as fall-back (`single.py`)
-``llms-v``        vote-based ensemble (`ensembles.py`)
-``llms-l``        logits-based ensemble (`ensembles.py`)
-``da``, ``pag``   augmentation + live re-probing + XGBoost (`augment.py`)
-``snail``         SNAIL-style attention over the labelled set (`neural.py`)
-``fixmatch``      FixMatch on probe features (`neural.py`)
-``mol``           MoLAM without pseudo-labelling (`molam.py`)
-``molam``         the paper's MoLAM (`molam.py`)
-``ck-mv`` ...     crowd-kit: ``ck-mv``, ``ck-ds``, ``ck-ds-seeded``, ``ck-glad``, ``ck-mace`` (`crowd.py`)
-``stack``         ours: CV-regularised log-linear pool (`stacking.py`)
-``stack-pl``      ours: the pool seeding MoLAM's pseudo-labelling (`stacking.py`)
-``stack-text``    ours: the pool + a text expert on the AL encoder's embeddings (`stacking.py`;
-                  needs ``text_features``, which the AL loop passes)
-================  ===========================================================================
+=========================  ===========================================================================
+``llm-l:<model>``          one LLM, argmax z (`single.py`; deprecated spelling ``llm:<model>``)
+``llm-v:<model>``          one LLM, argmax c with z as fall-back (`single.py`; was ``llm-vote:<model>``)
+``llms-v``                 vote-based ensemble (`ensembles.py`); ``llms-v:<m1>+<m2>`` on those LLMs only
+``llms-l``                 logits-based ensemble (`ensembles.py`); ``llms-l:<m1>+<m2>`` likewise
+``da``, ``pag``            augmentation + live re-probing + XGBoost (`augment.py`)
+``snail``                  SNAIL-style attention over the labelled set (`neural.py`)
+``fixmatch``               FixMatch on probe features (`neural.py`)
+``mol``                    MoLAM without pseudo-labelling (`molam.py`)
+``molam``                  the paper's MoLAM (`molam.py`)
+``ck-mv`` ...              crowd-kit: ``ck-mv``, ``ck-ds``, ``ck-ds-seeded``, ``ck-glad``, ``ck-mace`` (`crowd.py`)
+``stack``                  ours: CV-regularised log-linear pool (`stacking.py`)
+``stack-pl``               ours: the pool seeding MoLAM's pseudo-labelling (`stacking.py`)
+``stack-text``             ours: the pool + a text expert on the AL encoder's embeddings (`stacking.py`;
+                           needs ``text_features``, which the AL loop passes)
+=========================  ===========================================================================
 """
 
 from __future__ import annotations
@@ -33,72 +34,86 @@ from mollia.annotators.ensembles import LogitsEnsemble, VoteEnsemble
 from mollia.annotators.molam import MoLAMAnnotator
 from mollia.annotators.neural import FixMatchAnnotator, SNAILAnnotator
 from mollia.annotators.single import SingleLLMLogits, SingleLLMVote
+from mollia.annotators.spec import ENSEMBLE_PREFIX, AnnotatorSpec, valid_forms
 from mollia.annotators.stacking import StackingAnnotator, TextAwareStackingAnnotator
 from mollia.errors import DataError, UnknownNameError
 
 
 @dataclass(frozen=True)
-class AnnotatorSpec:
+class AnnotatorEntry:
+    """How to build one annotator: its class and the constructor arguments its name fixes."""
+
     factory: Callable[..., ProbeAnnotator]
     fixed: dict[str, Any] = field(default_factory=dict)
     live: bool = False  # needs texts and a model to re-probe (not runnable on released arrays alone)
     description: str = ""
 
 
-ANNOTATORS: dict[str, AnnotatorSpec] = {
-    "molam": AnnotatorSpec(MoLAMAnnotator, {"pseudo_labelling": True}, description="paper: XGBoost + pseudo-labelling"),
-    "mol": AnnotatorSpec(MoLAMAnnotator, {"pseudo_labelling": False}, description="paper: MoLAM w/o pseudo-labelling"),
-    "llms-v": AnnotatorSpec(VoteEnsemble, description="paper: vote-based LLM ensemble"),
-    "llms-l": AnnotatorSpec(LogitsEnsemble, description="paper: logits-based LLM ensemble"),
-    "fixmatch": AnnotatorSpec(FixMatchAnnotator, description="paper: FixMatch, residual MLP"),
-    "snail": AnnotatorSpec(SNAILAnnotator, description="paper: SNAIL-style meta-learner"),
-    "da": AnnotatorSpec(DAAnnotator, live=True, description="paper: vocabulary augmentation + XGBoost"),
-    "pag": AnnotatorSpec(PAGAnnotator, live=True, description="paper: paraphrases + XGBoost"),
-    "ck-mv": AnnotatorSpec(CrowdMajorityVote, description="crowd-kit majority vote"),
-    "ck-ds": AnnotatorSpec(CrowdDawidSkene, {"seeded": False}, description="crowd-kit Dawid-Skene"),
-    "ck-ds-seeded": AnnotatorSpec(CrowdDawidSkene, {"seeded": True}, description="Dawid-Skene with gold labels"),
-    "ck-glad": AnnotatorSpec(CrowdGLAD, description="crowd-kit GLAD"),
-    "ck-mace": AnnotatorSpec(CrowdMACE, description="crowd-kit MACE"),
-    "stack": AnnotatorSpec(StackingAnnotator, {"pseudo_labelling": False}, description="ours: log-linear pool"),
-    "stack-pl": AnnotatorSpec(StackingAnnotator, {"pseudo_labelling": True}, description="ours: pool + XGBoost PL"),
-    "stack-text": AnnotatorSpec(TextAwareStackingAnnotator, description="ours: pool + a text expert (AL encoder embeddings)"),
+ANNOTATORS: dict[str, AnnotatorEntry] = {
+    "molam": AnnotatorEntry(MoLAMAnnotator, {"pseudo_labelling": True}, description="paper: XGBoost + pseudo-labelling"),
+    "mol": AnnotatorEntry(MoLAMAnnotator, {"pseudo_labelling": False}, description="paper: MoLAM w/o pseudo-labelling"),
+    "fixmatch": AnnotatorEntry(FixMatchAnnotator, description="paper: FixMatch, residual MLP"),
+    "snail": AnnotatorEntry(SNAILAnnotator, description="paper: SNAIL-style meta-learner"),
+    "da": AnnotatorEntry(DAAnnotator, live=True, description="paper: vocabulary augmentation + XGBoost"),
+    "pag": AnnotatorEntry(PAGAnnotator, live=True, description="paper: paraphrases + XGBoost"),
+    "ck-mv": AnnotatorEntry(CrowdMajorityVote, description="crowd-kit majority vote"),
+    "ck-ds": AnnotatorEntry(CrowdDawidSkene, {"seeded": False}, description="crowd-kit Dawid-Skene"),
+    "ck-ds-seeded": AnnotatorEntry(CrowdDawidSkene, {"seeded": True}, description="Dawid-Skene with gold labels"),
+    "ck-glad": AnnotatorEntry(CrowdGLAD, description="crowd-kit GLAD"),
+    "ck-mace": AnnotatorEntry(CrowdMACE, description="crowd-kit MACE"),
+    "stack": AnnotatorEntry(StackingAnnotator, {"pseudo_labelling": False}, description="ours: log-linear pool"),
+    "stack-pl": AnnotatorEntry(StackingAnnotator, {"pseudo_labelling": True}, description="ours: pool + XGBoost PL"),
+    "stack-text": AnnotatorEntry(TextAwareStackingAnnotator, description="ours: pool + a text expert (AL encoder embeddings)"),
 }
-PREFIXED = {"llm": SingleLLMLogits, "llm-vote": SingleLLMVote}
+LLM_CLASSES = {("single", "logits"): SingleLLMLogits, ("single", "vote"): SingleLLMVote,
+               ("ensemble", "logits"): LogitsEnsemble, ("ensemble", "vote"): VoteEnsemble}
 
 
 def available_annotators() -> list[str]:
-    """Every annotator name (the single-LLM ones as ``llm:<model>`` / ``llm-vote:<model>``)."""
-    return [*ANNOTATORS, "llm:<model>", "llm-vote:<model>"]
+    """Every annotator name: the ensembles and registered names, the single LLMs as patterns."""
+    return [*ENSEMBLE_PREFIX.values(), *ANNOTATORS, *(f for f in valid_forms() if "<" in f)]
 
 
-def spec_of(name: str) -> AnnotatorSpec:
-    if ":" in name:
-        prefix, model = name.split(":", 1)
-        if prefix in PREFIXED and model:
-            return AnnotatorSpec(PREFIXED[prefix], {"model": model}, description=f"single LLM {model}")
-    if name in ANNOTATORS:
-        return ANNOTATORS[name]
-    raise UnknownNameError("annotator", name, available_annotators())
+def spec_of(name: str) -> AnnotatorEntry:
+    """How to build ``name`` (parsed by `AnnotatorSpec.parse`: a deprecated spelling warns)."""
+    return entry_of(AnnotatorSpec.parse(name))
+
+
+def entry_of(spec: AnnotatorSpec) -> AnnotatorEntry:
+    if spec.kind == "registered":
+        return ANNOTATORS[spec.name]
+    if spec.kind not in ("single", "ensemble"):
+        raise UnknownNameError("annotator", spec.name, available_annotators())
+    factory = LLM_CLASSES[spec.kind, spec.rule]
+    if spec.kind == "single":
+        return AnnotatorEntry(factory, {"model": spec.models[0]}, description=f"single LLM {spec.models[0]}")
+    what = "every LLM" if not spec.models else " + ".join(spec.models)
+    return AnnotatorEntry(factory, {"models": spec.models}, description=f"{spec.rule}-based ensemble of {what}")
 
 
 def accepted_params(name: str) -> set[str]:
     """Constructor parameters of ``name``'s class and its bases."""
-    spec = spec_of(name)
+    return _accepted(spec_of(name))
+
+
+def _accepted(entry: AnnotatorEntry) -> set[str]:
     params: set[str] = set()
-    for klass in inspect.getmro(spec.factory):
+    for klass in inspect.getmro(entry.factory):
         init = klass.__dict__.get("__init__")
         if init is not None:
             params |= {p for p in inspect.signature(init).parameters if p not in ("self", "kwargs")}
-    return params - set(spec.fixed)
+    return params - set(entry.fixed)
 
 
 def make_annotator(name: str, **params) -> ProbeAnnotator:
-    """A new, unfitted annotator ``name`` (see the module table) with ``params``."""
-    spec = spec_of(name)
-    unknown = sorted(set(params) - accepted_params(name))
+    """A new, unfitted annotator ``name`` (see the module table) with ``params``; it keeps the name
+    as written (a deprecated spelling builds the same annotator, with a warning)."""
+    entry = spec_of(name)
+    accepted = _accepted(entry)
+    unknown = sorted(set(params) - accepted)
     if unknown:
-        raise DataError(f"annotator {name!r} has no parameter(s) {unknown}; it takes {sorted(accepted_params(name))}")
-    annotator = spec.factory(**spec.fixed, **params)
+        raise DataError(f"annotator {name!r} has no parameter(s) {unknown}; it takes {sorted(accepted)}")
+    annotator = entry.factory(**entry.fixed, **params)
     annotator.name = name
     return annotator
 

@@ -1,7 +1,7 @@
 """Single-LLM annotators (Table 2, "Single LLM"): zero-shot, no training.
 
-- ``llm:<model>``: argmax of the model's z (Eq. 1); probabilities = z renormalised over labels.
-- ``llm-vote:<model>``: the vote rule (`features.vote_scores`: argmax c, ties broken by z, argmax z
+- ``llm-l:<model>`` (deprecated spelling ``llm:<model>``): argmax of the model's z (Eq. 1); probabilities = z renormalised over labels.
+- ``llm-v:<model>`` (deprecated spelling ``llm-vote:<model>``): the vote rule (`features.vote_scores`: argmax c, ties broken by z, argmax z
   where all T samples were invalid); probabilities = those scores renormalised.
 
 ``<model>`` is a model name of the probe table, or a unique prefix of one (e.g. ``gemma``).
@@ -28,14 +28,14 @@ def resolve_model(table: ProbeTable, model: str) -> int:
 
 
 class SingleLLMLogits(ProbeAnnotator):
-    """``llm:<model>``: argmax z of one LLM."""
+    """``llm-l:<model>``: argmax z of one LLM."""
 
     needs_labels = False
 
     def __init__(self, model: str, **kwargs):
         super().__init__(**kwargs)
         self.model = model
-        self.name = f"llm:{model}"
+        self.name = f"llm-l:{model}"
 
     def _fit_proba(self, table, labelled_pos, labelled_y):
         j = resolve_model(table, self.model)
@@ -43,14 +43,14 @@ class SingleLLMLogits(ProbeAnnotator):
 
 
 class SingleLLMVote(ProbeAnnotator):
-    """``llm-vote:<model>``: argmax c of one LLM, argmax z where every sample was invalid."""
+    """``llm-v:<model>``: argmax c of one LLM, argmax z where every sample was invalid."""
 
     needs_labels = False
 
     def __init__(self, model: str, **kwargs):
         super().__init__(**kwargs)
         self.model = model
-        self.name = f"llm-vote:{model}"
+        self.name = f"llm-v:{model}"
 
     def _fit_proba(self, table, labelled_pos, labelled_y):
         j = resolve_model(table, self.model)

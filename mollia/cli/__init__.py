@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from mollia.errors import Interrupted, MolliaError
 
@@ -23,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Python hides DeprecationWarnings outside __main__: a user's deprecated annotator name must show
+    from mollia.errors import DeprecatedNameWarning
+
+    warnings.simplefilter("default", DeprecatedNameWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -31,7 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--dataset-source", default=d.dataset_source, choices=("auto", "offline", "hub"))
     p.add_argument("--probes", default=None, help="probe table (cache file/folder) or a folder of released arrays")
     p.add_argument("--strategy", default=d.strategy, help="random, coreset, bemps, noise_stability, entropy, margin")
-    p.add_argument("--annotator", default=d.annotator, help="oracle (plain CE), oracle-robust (ablation: true labels, robust loss), molam, llms-v, llms-l, llm:<model>, ...")
+    p.add_argument("--annotator", default=d.annotator, help="oracle (plain CE), oracle-robust (ablation: true labels, robust loss), molam, llms-v, llms-l, "
+                        "llm-v:<model>, llm-l:<model>, ... (every form: mollia.annotators.spec)")
     p.add_argument("--backbone", default=d.backbone, help="head:<encoder> (fast) or finetune:<encoder>")
     p.add_argument("--iterations", type=non_negative_int, default=d.iterations)
     p.add_argument("--seed", type=non_negative_int, default=d.seed)

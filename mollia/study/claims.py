@@ -22,8 +22,14 @@ FALSE_NEGATIVE_RARE = 0.005  # "false negative labels are rare": below 0.5% of t
 
 
 def _is_llm_baseline(method) -> bool:
-    """The ensembles and the single LLMs (``llm:`` argmax z, ``llm-vote:`` argmax c) MoLAM is compared with."""
-    return method in ("llms-v", "llms-l") or str(method).startswith(("llm:", "llm-vote:"))
+    """The ensembles and the single LLMs (argmax z or the vote rule, any spelling) MoLAM is compared with."""
+    from mollia.annotators.spec import AnnotatorSpec
+    from mollia.errors import UnknownNameError
+
+    try:
+        return AnnotatorSpec.parse(str(method), warn=False).reads_llms_only
+    except UnknownNameError:
+        return False
 
 
 def _row(claim: str, where: str, evidence: str, diff: PairedDifference, threshold: float = 0.0,

@@ -5,10 +5,11 @@ measurements. The paper's trained methods were selected against the pool's groun
 README), so they are optimistic. The figures of the paper are images; what they show is summarised
 in words (`PAPER_FIGURE_CLAIMS`), never as invented numbers.
 
-One lookup: ``paper_value(TABLE, key, dataset)``. Keys are the names our tables use; single LLMs by
-their full model name (``llm:yi-1.5-9b-chat``), the short names of the paper's five LLMs
-(``llm:yi``) and the vote form (``llm-vote:...``, the paper's single-LLM rows are argmax of the
-votes c) resolve to the same row. Any other model (``llm:gemma-3-270m``) has no paper value.
+One lookup: ``paper_value(TABLE, key, dataset)``. Keys are annotator names, parsed by
+`mollia.annotators.spec.AnnotatorSpec`: a single LLM by its full model name (``llm-l:yi-1.5-9b-chat``),
+the short names of the paper's five LLMs (``llm-l:yi``), the vote form (``llm-v:...``, the paper's
+single-LLM rows are argmax of the votes c) and the deprecated spellings (``llm:``, ``llm-vote:``)
+resolve to the same row. Any other model (``llm-l:gemma-3-270m``) has no paper value.
 
 Table 5 (MoLAM's XGBoost hyperparameters) is also MoLAM's default configuration, so its numbers
 live with the estimator (`mollia.annotators.molam.PAPER_HYPERPARAMETERS`) and are read from there.
@@ -17,14 +18,16 @@ live with the estimator (`mollia.annotators.molam.PAPER_HYPERPARAMETERS`) and ar
 from __future__ import annotations
 
 from mollia.annotators.molam import PAPER_HYPERPARAMETERS
+from mollia.annotators.spec import AnnotatorSpec
+from mollia.errors import UnknownNameError
 
 PAPER = "Qi et al., 'Next Generation Active Learning: Mixture of LLMs in the Loop', AAAI 2026"
 DATASETS = ("ag_news", "imdb", "trec", "pubmed-20k-rct")
 
-# short single-LLM names -> the full model names TABLE2 is keyed by
-METHOD_ALIASES = {"llm:gemma": "llm:gemma-2-9b-it", "llm:llama": "llm:llama-3.1-8b-instruct",
-                  "llm:mistral": "llm:mistral-7b-instruct-v0.3", "llm:qwen": "llm:qwen2.5-coder-7b-instruct",
-                  "llm:yi": "llm:yi-1.5-9b-chat"}
+# short names of the paper's five LLMs -> the full model names TABLE2 is keyed by
+MODEL_ALIASES = {"gemma": "gemma-2-9b-it", "llama": "llama-3.1-8b-instruct", "mistral": "mistral-7b-instruct-v0.3",
+                 "qwen": "qwen2.5-coder-7b-instruct", "yi": "yi-1.5-9b-chat"}
+METHOD_ALIASES = {f"llm:{short}": f"llm:{full}" for short, full in MODEL_ALIASES.items()}
 
 # Table 2: annotation accuracy, as printed (short single-LLM names; TABLE2 below is keyed by full names).
 _PAPER_TABLE2: dict[str, dict[str, float]] = {
@@ -108,15 +111,50 @@ CURVE_FIGURES = {("bemps", "distilbert"): "fig04", ("noise_stability", "distilbe
 
 
 def canonical_method(method: str) -> str:
-    return METHOD_ALIASES.get(method, method)
+    """``method`` with a short model name of the paper's five LLMs replaced by the full one
+    (``llm:yi`` -> ``llm:yi-1.5-9b-chat``, ``llm-l:yi`` likewise), in the spelling it was written in."""
+    spec = _spec(method)
+    if spec is None or spec.kind != "single" or spec.rule != "logits":
+        return method
+    return spec.with_models((MODEL_ALIASES.get(spec.models[0], spec.models[0]),)).name
 
 
 def _paper_key(method: str) -> str:
-    """The key of TABLE2 holding the paper's number for ``method`` (``llm-vote:m`` -> ``llm:m``)."""
-    method = canonical_method(method)
-    if method.startswith("llm-vote:"):
-        return canonical_method("llm:" + method[len("llm-vote:"):])
-    return method
+    """The key of TABLE2 holding the paper's number for ``method``: a single LLM, either rule, either
+    spelling, short or full model name -> ``llm:<full model>`` (the paper's single-LLM rows)."""
+    spec = _spec(method)
+    if spec is None or spec.kind != "single":
+        return method
+    return "llm:" + MODEL_ALIASES.get(spec.models[0], spec.models[0])
+
+
+def table2_label(method: str) -> str:
+    """The paper's row name for ``method`` (``YI``, ``YI (vote)``, ``MoLAM``), else ``method``."""
+    spec = _spec(method)
+    return TABLE2_LABELS.get(_legacy_name(spec) if spec is not None else method, method)
+
+
+def table2_position(method: str) -> int:
+    """Where ``method`` sits in the paper's Table 2 order (after every paper row when not in it)."""
+    spec = _spec(method)
+    key = _legacy_name(spec) if spec is not None else method
+    return TABLE2_ORDER.index(key) if key in TABLE2_ORDER else len(TABLE2_ORDER)
+
+
+def _legacy_name(spec) -> str:
+    # TABLE2_LABELS / TABLE2_ORDER are keyed in the spelling of the paper-era results (``llm:``, ``llm-vote:``)
+    if spec.kind != "single":
+        return spec.name
+    return ("llm:" if spec.rule == "logits" else "llm-vote:") + spec.models[0]
+
+
+def _spec(method: str):
+    """The parsed name, or None for a name the annotators do not know (e.g. the AL oracle). Names
+    read back from records: a deprecated spelling is not warned about here."""
+    try:
+        return AnnotatorSpec.parse(str(method), warn=False)
+    except UnknownNameError:
+        return None
 
 
 def paper_value(table: dict, key: str, dataset: str):

@@ -98,12 +98,11 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
                                      for c, n in zip(tidy.loc[small, "column"], tidy.loc[small, "n_eval"])]
     wide = {}
     for _, r in tidy.iterrows():
-        entry = wide.setdefault(r["method"], {"method": paper.TABLE2_LABELS.get(r["method"], r["method"])})
+        entry = wide.setdefault(r["method"], {"method": paper.table2_label(r["method"])})
         entry[f"{r['column']} ours"] = fmt(r["mean"], r["std"], r["n_seeds"])
         if r["paper"] is not None and not pd.isna(r["paper"]):
             entry[f"{r['dataset']} paper"] = f"{r['paper']:.4f}"
-    order = paper.TABLE2_ORDER
-    methods = sorted(wide, key=lambda m: (order.index(m) if m in order else len(order), m))
+    methods = sorted(wide, key=lambda m: (paper.table2_position(m), m))
     md = pd.DataFrame([wide[m] for m in methods]).fillna("–")
     return tidy.drop(columns="column"), md
 

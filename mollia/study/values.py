@@ -33,10 +33,9 @@ def _strategy(value: Any) -> None:
 
 def _annotator(value: Any) -> None:
     from mollia.al.config import GROUND_TRUTH_ANNOTATORS
-    from mollia.annotators.registry import spec_of
+    from mollia.annotators.spec import AnnotatorSpec
 
-    if value not in GROUND_TRUTH_ANNOTATORS:
-        spec_of(value)
+    AnnotatorSpec.parse(value, ground_truth=GROUND_TRUTH_ANNOTATORS)
 
 
 def _backbone(value: Any) -> None:
@@ -59,10 +58,10 @@ def _models(value: Any) -> None:
 
 
 def _methods(value: Any) -> None:
-    from mollia.annotators.registry import spec_of
+    from mollia.annotators.spec import AnnotatorSpec
 
     for name in [m.strip() for m in str(value).split(",") if m.strip()]:
-        spec_of(name)
+        AnnotatorSpec.parse(name)
 
 
 def _each(check: Callable[[Any], None]) -> Callable[[Any], None]:
