@@ -10,6 +10,7 @@ from scipy import stats
 
 from mollia.al.config import ALConfig
 from mollia.errors import MolliaError
+from mollia.records import ProbingRecord
 from mollia.study import beyond
 from mollia.study.collect import collect
 from mollia.study.report import build_report
@@ -98,9 +99,9 @@ def test_claims_say_met_or_by_how_much_not(results):
 
 def test_costs_add_up(results, tmp_path):
     front = beyond.frontier(beyond.run_table(collect(results).al_all))
-    probing = [{"kind": "probing", "dataset": "trec", "params": {"cache_dir": "/c/paper-probes"},
-                "probe_metadata": {"a": {"computed_items": 100, "wall_s": 50.0, "device": "cpu"},
-                                   "b": {"computed_items": 50, "wall_s": 75.0, "device": "cpu"}}}]
+    probing = [ProbingRecord(dataset="trec", models=["a", "b"], params={"cache_dir": "/c/paper-probes"},
+                             probe_metadata={"a": {"computed_items": 100, "wall_s": 50.0, "device": "cpu"},
+                                             "b": {"computed_items": 50, "wall_s": 75.0, "device": "cpu"}})]
     prices = beyond.Prices(currency="EUR", human_label=0.5, compute_hour=3.6)
     costs = beyond.cost_table(front, probing, prices, {("trec", "paper-llms"): 400}).set_index("arm")
     for arm, r in costs.iterrows():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mollia.annotators.types import LabelledSet
-from mollia.records import make_record, write_record
+from mollia.records import make_record, parse_record, write_record
 from mollia.errors import DataError, MolliaError
 from mollia.paths import results_root
 from mollia.probes.table import ProbeTable
@@ -93,7 +93,7 @@ def negative_label_frame(result: dict) -> pd.DataFrame:
     from mollia.study.collect import Collected
     from mollia.study.tables import table3
 
-    return table3(Collected(root=Path("."), al=pd.DataFrame(), analysis=[result]))[1]
+    return table3(Collected(root=Path("."), al=pd.DataFrame(), analysis=[parse_record(result, "analysis result")]))[1]
 
 
 def accuracy_frame(result: dict) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS
 from mollia.errors import MolliaError
+from mollia.records import ProbingRecord
 from mollia.study import stats
 from mollia.study.collect import probe_set
 
@@ -262,18 +263,18 @@ class Prices:
         return prices
 
 
-def measured_llm_seconds(probing: list[dict]) -> pd.DataFrame:
+def measured_llm_seconds(probing: list[ProbingRecord]) -> pd.DataFrame:
     """LLM seconds per item measured by live probing (notebook 01's records: each model's wall
     seconds over the items it computed in that call), per probe set (the cache folder's name) and model."""
     rows = []
     for rec in probing:
-        meta = rec.get("probe_metadata") or {}
-        params = rec.get("params") or {}
+        meta = rec.probe_metadata
+        params = rec.params
         cache = params.get("cache_dir") or params.get("probes_dir") or ""  # the folder AL runs name as probes
         for model, m in meta.items():
             items, wall = m.get("computed_items"), m.get("wall_s")
             if items and wall:
-                rows.append({"probe_set": probe_set(cache), "dataset": rec.get("dataset"),
+                rows.append({"probe_set": probe_set(cache), "dataset": rec.dataset,
                              "model": model, "items": int(items), "wall_s": float(wall),
                              "device": m.get("device", "")})
     df = pd.DataFrame(rows, columns=["probe_set", "dataset", "model", "items", "wall_s", "device"])
@@ -298,7 +299,7 @@ def llm_seconds_per_item(probe_set: str, dataset: str, measured: pd.DataFrame, p
     return float("nan"), "not measured"
 
 
-def cost_table(front: pd.DataFrame, probing: list[dict], prices: Prices, pool_sizes: dict | None = None) -> pd.DataFrame:
+def cost_table(front: pd.DataFrame, probing: list[ProbingRecord], prices: Prices, pool_sizes: dict | None = None) -> pd.DataFrame:
     """Per frontier arm: human labels (initial, queried, validation; total) and their price, the
     items the LLMs probed and their compute (seconds, price), and the total cost.
 

@@ -67,7 +67,7 @@ def _table2_claims(collected: Collected) -> list[dict]:
 
     rows = []
     for rec in collected.annotation:
-        results = rec.get("results") or {}
+        results = rec.results
         arms = {m: dict(zip(r.get("seeds") or range(len(r.get("per_seed") or [])), r.get("per_seed") or []))
                 for m, r in results.items() if r.get("per_seed")}
         if "molam" not in arms:
@@ -76,7 +76,7 @@ def _table2_claims(collected: Collected) -> list[dict]:
         if not others:
             continue
         best = _best(others)
-        dataset, probe = rec.get("dataset", "?"), _annotation_probe_set(rec)
+        dataset, probe = rec.dataset, _annotation_probe_set(rec)
         n_eval = annotation_eval_items(rec)
         diff = paired_difference(arms["molam"], others[best])
         rows.append(_row("Table 2: MoLAM annotates more accurately than LLMs-V, LLMs-L and every single LLM",

@@ -1,7 +1,9 @@
 """Read every ``metrics.json`` under a results root into tidy frames (never an executed notebook).
 
-Kinds (``"kind"`` field): ``al`` (LOOP: one run, per-iteration rows), ``annotation`` (ANNOTATORS:
-Table 2 style), ``analysis`` (notebook 06), ``probing`` (notebook 01); others are listed and ignored.
+Records are read through `mollia.records` into their typed classes: ``al`` (`ALRecord`: one run,
+per-iteration rows), ``annotation`` (`AnnotationRecord`: Table 2 style), ``analysis``
+(`AnalysisRecord`: notebook 06), ``probing`` (`ProbingRecord`: notebook 01); others are listed and
+ignored; a record of another schema or with missing fields is listed as unreadable.
 Folders the runner uses for unfinished work (``.partial``) and the report's own outputs are skipped.
 """
 
@@ -16,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from mollia.al.config import BEYOND_DEFAULTS
-from mollia.records import KINDS, RecordError, check_record
+from mollia.records import RECORD_CLASSES, ALRecord, AnalysisRecord, AnnotationRecord, ProbingRecord, RecordError, \
+    parse_record
 from mollia.study.experiments import variant_of
 from mollia.study.grid import canonical_json, params_hash
 
@@ -52,9 +55,9 @@ class Collected:
     root: Path
     al: pd.DataFrame  # one row per (run, iteration) of the paper's method (beyond-the-paper options at defaults)
     al_all: pd.DataFrame = field(default_factory=pd.DataFrame)  # every AL run, the beyond-the-paper ones too
-    annotation: list[dict] = field(default_factory=list)
-    analysis: list[dict] = field(default_factory=list)
-    probing: list[dict] = field(default_factory=list)
+    annotation: list[AnnotationRecord] = field(default_factory=list)
+    analysis: list[AnalysisRecord] = field(default_factory=list)
+    probing: list[ProbingRecord] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
 
@@ -72,8 +75,8 @@ def metrics_files(root: str | Path) -> list[Path]:
                   not any(part.startswith(".old-") for part in p.relative_to(root).parts))
 
 
-def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
-    params = record.get("params") or {}
+def _al_rows(record: ALRecord, path: Path, root: Path) -> list[dict]:
+    params = record.params
     run_id = params_hash(params)
     base = {c: params.get(c) for c in AL_PARAM_COLUMNS}
     base.update({c: canonical_json(params.get(c, BEYOND_DEFAULTS[c])) if c == "loss_params" else
@@ -82,7 +85,7 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
     # setting names it), not a beyond-the-paper arm
     base["beyond"] = any(c in params and params[c] != BEYOND_DEFAULTS[c] for c in BEYOND_COLUMNS
                          if not c.startswith("early_stopping"))
-    base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.get("done", False)),
+    base.update(run_id=run_id, source=path.relative_to(root).parts[0], done=bool(record.done),
                 variant=variant_of(params), probe_set=probe_set(params.get("probes")), path=str(path),
                 early_stopping=params.get("early_stopping", "validation"),
                 setting=f"{params.get('initial')}+{params.get('iterations')}x{params.get('batch_size')}"
@@ -90,7 +93,7 @@ def _al_rows(record: dict, path: Path, root: Path) -> list[dict]:
                         + ("" if params.get("early_stopping", "validation") == "validation"
                            else f", stop on {params['early_stopping']}"))
     rows = []
-    for r in record.get("rows") or []:
+    for r in record.rows:
         row = dict(base)
         row.update({c: r.get(c) for c in ROW_COLUMNS})
         fp = r.get("flag_precision") or {}
@@ -131,27 +134,28 @@ def collect(root: str | Path) -> Collected:
             out.unreadable.append(str(path))
             continue
         kind = record.get("kind") if isinstance(record, dict) else None
-        if kind in KINDS:  # one of ours: read through mollia.records (schema version checked)
-            try:
-                check_record(record, str(path))
-            except RecordError as exc:
-                log.warning("%s", exc)
-                out.unreadable.append(str(path))
-                continue
-        record = dict(record, _path=str(path)) if isinstance(record, dict) else record
-        if kind == "al":
-            key = canonical_json(record.get("params") or {})
+        if kind not in RECORD_CLASSES:
+            out.other.append(str(path))
+            continue
+        try:  # one of ours: read through mollia.records (schema version and fields checked)
+            record = parse_record(record, str(path))
+        except RecordError as exc:
+            log.warning("%s", exc)
+            out.unreadable.append(str(path))
+            continue
+        if isinstance(record, ALRecord):
+            key = canonical_json(record.params)
             if key in seen:  # e.g. ablation variant A = the main run with the same parameters
                 continue
             seen.add(key)
             al_rows.extend(_al_rows(record, path, root))
-        elif kind == "annotation":
+        elif isinstance(record, AnnotationRecord):
             out.annotation.append(record)
-        elif kind == "analysis":
+        elif isinstance(record, AnalysisRecord):
             out.analysis.append(record)
-        elif kind == "probing":
+        elif isinstance(record, ProbingRecord):
             out.probing.append(record)
-        else:
+        else:  # report, tour: not evidence
             out.other.append(str(path))
     if al_rows:
         df = pd.DataFrame(al_rows)

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mollia.atomic import atomic_path  # noqa: E402
+from mollia.records import AnalysisRecord  # noqa: E402
 from mollia.study import paper  # noqa: E402
 from mollia.study.experiments import ABLATION_LABELS  # noqa: E402
 from mollia.study.tables import DEFAULT_ROBUST  # noqa: E402
@@ -208,11 +209,11 @@ def format_example(example: dict) -> str:
     return listing(example)
 
 
-def qualitative(analyses: list[dict], folder: Path, per_dataset: int = 2) -> list[Path]:
+def qualitative(analyses: list[AnalysisRecord], folder: Path, per_dataset: int = 2) -> list[Path]:
     """Fig. 12 analogue: examples where the annotator is right and both ensembles wrong, as text panels."""
     out = []
     for rec in analyses:
-        examples = (rec.get("qualitative") or [])[:per_dataset]
+        examples = rec.qualitative[:per_dataset]
         if not examples:
             continue
         blocks = []
@@ -226,7 +227,7 @@ def qualitative(analyses: list[dict], folder: Path, per_dataset: int = 2) -> lis
         ax.axis("off")
         ax.text(0, 1, "\n\n".join("\n".join(b) for b in blocks), family="monospace", fontsize=7, va="top",
                 transform=ax.transAxes)
-        ax.set_title(f"{rec.get('dataset')} [{rec.get('probe_set', '')}]: {rec.get('annotator')} right, "
-                     f"{' and '.join(rec.get('baselines', []))} wrong (analogue of the paper's Fig. 12)", fontsize=9)
-        out += save(fig, folder, f"fig12_examples_{_slug(rec.get('dataset'))}_{_slug(rec.get('probe_set', ''))}_seed{rec.get('seed', 0)}")
+        ax.set_title(f"{rec.dataset} [{rec.probe_set}]: {rec.annotator} right, "
+                     f"{' and '.join(rec.baselines)} wrong (analogue of the paper's Fig. 12)", fontsize=9)
+        out += save(fig, folder, f"fig12_examples_{_slug(rec.dataset)}_{_slug(rec.probe_set)}_seed{rec.seed or 0}")
     return out

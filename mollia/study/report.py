@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mollia.atomic import write_text
+from mollia.records import AnalysisRecord
 from mollia.study import beyond, figures, tables
 from mollia.study.claims import check_claims
 from mollia.study import paper
@@ -184,11 +185,11 @@ def _figures(collected: Collected, accurate: pd.DataFrame, flags: pd.DataFrame, 
     return files
 
 
-def _first_per_dataset(analyses: list[dict]) -> list[dict]:
-    chosen: dict[tuple, dict] = {}
-    for rec in sorted(analyses, key=lambda r: (r.get("seed", 0) or 0)):
-        key = (rec.get("dataset"), rec.get("probe_set"), rec.get("annotator"))
-        if rec.get("qualitative") and key not in chosen:
+def _first_per_dataset(analyses: list[AnalysisRecord]) -> list[AnalysisRecord]:
+    chosen: dict[tuple, AnalysisRecord] = {}
+    for rec in sorted(analyses, key=lambda r: r.seed or 0):
+        key = (rec.dataset, rec.probe_set, rec.annotator)
+        if rec.qualitative and key not in chosen:
             chosen[key] = rec
     return list(chosen.values())
 

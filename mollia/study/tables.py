@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mollia.al.config import GROUND_TRUTH_ANNOTATORS
+from mollia.records import AnalysisRecord, AnnotationRecord
 from mollia.study import paper
 from mollia.study.collect import CONFIG_COLUMNS, Collected, summarise_seeds
 from mollia.study.stats import MIN_EVAL_ITEMS
@@ -85,7 +86,7 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
         n_eval = annotation_eval_items(rec)
         rows += [{**{k: r[k] for k in ("dataset", "method", "mean", "std", "n_seeds", "paper")}, "probe_set": probe,
                   "n_eval": n_eval}
-                 for r in table2_rows(rec.get("results") or {}, rec.get("dataset", "?"))]
+                 for r in table2_rows(rec.results, rec.dataset)]
     tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "method", "mean", "std", "n_seeds", "n_eval", "paper"])
     if tidy.empty:
         return tidy, tidy
@@ -107,20 +108,20 @@ def table2(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tidy.drop(columns="column"), md
 
 
-def annotation_eval_items(rec: dict) -> int | None:
+def annotation_eval_items(rec: AnnotationRecord) -> int | None:
     """Items an annotation record's accuracies are computed on (all items less the labelled ones)."""
-    n_labelled = (rec.get("params") or {}).get("n_labelled")
-    if not rec.get("n_items") or n_labelled in (None, ""):
+    n_labelled = rec.params.get("n_labelled")
+    if not rec.n_items or n_labelled in (None, ""):
         return None
-    return int(rec["n_items"]) - int(n_labelled)
+    return int(rec.n_items) - int(n_labelled)
 
 
-def _annotation_probe_set(rec: dict) -> str:
+def _annotation_probe_set(rec: AnnotationRecord) -> str:
     from mollia.study.collect import probe_set
 
-    if rec.get("probe_set"):
-        return rec["probe_set"]
-    source = (rec.get("params") or {}).get("probes_dir") or rec.get("probes")
+    if rec.probe_set:
+        return rec.probe_set
+    source = rec.params.get("probes_dir") or rec.get("probes")
     return probe_set(source) if source not in (None, "", "None") else ""
 
 
@@ -129,16 +130,17 @@ def table3(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     """True / false negative labels as shares of the label space (Eq. 5), per dataset."""
     rows = []
     for rec in collected.analysis + collected.annotation:
-        neg = rec.get("negative_labels") or {}
+        neg = rec.negative_labels
         if "rates" in neg:  # the annotators' record: Eq. 5 on every probed item, per rule
             rates = neg["rates"].get(neg.get("default_rule", "all")) or {}
             who, probe = f"Eq. 5, all items (rule {neg.get('default_rule', 'all')})", _annotation_probe_set(rec)
         else:  # notebook 06: the annotator's y- on the items outside its labelled set
-            rates, who, probe = neg, rec.get("annotator", "molam"), rec.get("probe_set", "")
+            # (an annotation record of that older shape: MoLAM's, as before)
+            rates, who, probe = neg, rec.annotator if isinstance(rec, AnalysisRecord) else "molam", rec.probe_set
         tn, fn = rates.get("true_negative_rate"), rates.get("false_negative_rate")
         if tn is None or fn is None:
             continue
-        rows.append({"dataset": rec.get("dataset"), "probe_set": probe, "annotator": who, "seed": rec.get("seed"),
+        rows.append({"dataset": rec.dataset, "probe_set": probe, "annotator": who, "seed": rec.get("seed"),
                      "true_negative": tn, "false_negative": fn})
     tidy = pd.DataFrame(rows, columns=["dataset", "probe_set", "annotator", "seed", "true_negative", "false_negative"])
     if tidy.empty:
@@ -273,15 +275,14 @@ def table5(collected: Collected) -> tuple[pd.DataFrame, pd.DataFrame]:
     """MoLAM's XGBoost hyperparameters: ours (as recorded by the annotation runs) beside the paper's."""
     ours: dict[str, dict] = {}
     for rec in collected.annotation:
-        hp = rec.get("hyperparameters") or rec.get("molam_hyperparameters")
-        if isinstance(hp, dict):
-            ours[rec.get("dataset", "?")] = hp
+        if rec.hyperparameters is not None:  # records that named it molam_hyperparameters: migrated on read
+            ours[rec.dataset] = rec.hyperparameters
     try:  # where no run recorded them: what our MoLAM uses by default for that dataset
         from mollia.annotators.molam import hyperparameters_for
     except ImportError:  # pragma: no cover - annotators stage absent
         hyperparameters_for = None
     if hyperparameters_for is not None:
-        seen = set(paper.DATASETS) | {r.get("dataset") for r in collected.annotation} | (
+        seen = set(paper.DATASETS) | {r.dataset for r in collected.annotation} | (
             set(collected.al["dataset"]) if not collected.al.empty else set())
         for dataset in seen:
             if dataset and dataset not in ours:
