@@ -43,6 +43,10 @@ def main(argv=None) -> int:
     ap.add_argument("--only-cached", action="store_true", help="probe nothing: export what the cache holds")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(OUT_DIR))
+    ap.add_argument("--seconds-per-item", action="append", default=[], metavar="DATASET:MODEL=S",
+                    help="measured probing wall seconds per item (the probe run's last line; an export with "
+                         "--only-cached measures nothing), kept in the table's per-model metadata as "
+                         "s_per_item_measured for cost accounting (repeatable)")
     args = ap.parse_args(argv)
 
     import torch
@@ -61,6 +65,14 @@ def main(argv=None) -> int:
         if not n.isdigit():
             raise DataError(f"--n takes DATASET=N, got {spec!r}")
         wanted[name] = int(n)
+    measured = {}
+    for spec in args.seconds_per_item:
+        key, _, sec = spec.partition("=")
+        dataset, _, model = key.partition(":")
+        try:
+            measured[(dataset, model)] = float(sec)
+        except ValueError:
+            raise DataError(f"--seconds-per-item takes DATASET:MODEL=SECONDS, got {spec!r}") from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     commit = _commit()
@@ -73,6 +85,8 @@ def main(argv=None) -> int:
             meta.pop("cache", None)
             meta.update(git_commit=commit, pool="pool_for_probing(seed 666, split train), first items",
                         items=len(table))
+            if (name, model) in measured:
+                meta["s_per_item_measured"] = measured[(name, model)]
         table.save(out / f"{name}.npz")
         acc = accuracy_table(table, truth_from_dataset(table, pool))
         print(f"{name}: {len(table)} items of {n} asked, models {list(table.models)}")
@@ -87,6 +101,11 @@ def main(argv=None) -> int:
              "(per-model metadata in each .npz).", "",
              "| dataset | items (pool prefix every model finished) | asked | models |", "|---|---|---|---|"]
     lines += [f"| {name} | {m} | {n} | {', '.join(models)} |" for name, m, n, _ in summary]
+    if measured:
+        lines += ["", "Measured probing wall seconds per item (each model's probe run, 1 torch thread, on a shared "
+                  "2-core machine beside other jobs: upper bounds of the idle cost):", "",
+                  "| dataset | model | s/item |", "|---|---|---|"]
+        lines += [f"| {d} | {m} | {sec:.2f} |" for (d, m), sec in measured.items()]
     regen = " ".join(f"--n {name}={m}" for name, m, _, _ in summary)
     lines += ["", "Regenerate exactly these items (probes what the cache lacks, resumable; on a 2-core CPU a "
               "1.5B model takes seconds per item):", "", "```",
