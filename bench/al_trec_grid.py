@@ -35,7 +35,8 @@ def _run_cell(strategy: str, annotator: str, seed: int, args: dict) -> dict:
     import torch
 
     from mollia.al.config import ALConfig
-    from mollia.al.loop import load_probes, run_al
+    from mollia.al.loop import load_probes
+    from mollia.study.active_learning import run_al
     from mollia.data import load_dataset
 
     torch.set_num_threads(args["threads"])

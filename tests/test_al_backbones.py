@@ -8,7 +8,7 @@ import torch
 from mollia.al.backbones import FinetuneBackbone, HeadBackbone
 from mollia.al.backbones.embeddings import cached_embeddings, embedding_cache_path
 from mollia.al.config import ALConfig
-from mollia.al.loop import run_al
+from mollia.study.active_learning import run_al
 from mollia.al.strategies import QueryModel, make_strategy
 from mollia.al.synthetic import synthetic_problem
 

@@ -9,7 +9,8 @@ import torch
 
 from mollia.al.checkpoint import RunState
 from mollia.al.config import ALConfig, ConfigError
-from mollia.al.loop import ALData, run_al
+from mollia.al.loop import ALData
+from mollia.study.active_learning import run_al
 from mollia.al.synthetic import synthetic_problem
 from mollia.annotators.types import Annotation, LabelledSet
 from mollia.errors import CacheError, DataError
@@ -344,6 +345,7 @@ def test_active_learner_steps_by_hand_match_the_driver(problem, tmp_path):
     from mollia.al.backbones import make_backbone
     from mollia.al.loop import ActiveLearner, initial_positions
     from mollia.al.strategies import make_strategy
+    from mollia.study.scoring import test_metrics
 
     dataset, probes, embed_fn = problem
     cfg = config(strategy="margin")
@@ -354,10 +356,32 @@ def test_active_learner_steps_by_hand_match_the_driver(problem, tmp_path):
                         4, data.truth_of_ids, factory=vote_factory)
     learner = ActiveLearner(cfg, data, 4, ann, make_backbone(cfg, dataset.name, data.texts, 4, embed_fn=embed_fn,
                                                              progress=False),
-                            make_strategy("margin"), probes.c[probes.positions(data.ids[data.pool])])
+                            make_strategy("margin"), probes.c[probes.positions(data.ids[data.pool])],
+                            score_test=test_metrics)
     by_hand = [learner.initialize()] + [learner.step(i) for i in (1, 2, 3)]
     assert stable(by_hand) == stable(driven)
     assert len(learner.labelled.positions) == 80 and not learner.pool_exhausted
+
+
+def test_the_study_scores_the_test_split(problem, tmp_path):
+    """Scoring against ground truth is the study's: the AL driver takes it as ``score_test`` (no
+    default), calls it once per iteration on the test split's truth and predictions, and records
+    what it returns."""
+    from mollia.al.loop import run_al as drive
+
+    dataset, probes, embed_fn = problem
+    with pytest.raises(TypeError, match="score_test"):
+        drive(config(iterations=1), tmp_path / "none", dataset, probes, embed_fn=embed_fn, progress=False)
+    calls = []
+
+    def count(y_true, y_pred, n_labels):
+        calls.append((len(y_true), len(y_pred), n_labels))
+        return {"micro_f1": float(len(calls)), "n_test": len(y_true)}
+
+    rows = drive(config(iterations=2), tmp_path / "counted", dataset, probes, score_test=count, embed_fn=embed_fn,
+                 annotator_factory=vote_factory, progress=False)["rows"]
+    n_test = int((dataset.frame["split"] == "test").sum())
+    assert calls == [(n_test, n_test, 4)] * 3 and [r["micro_f1"] for r in rows] == [1.0, 2.0, 3.0]
 
 
 def test_the_run_seed_reaches_the_annotator(problem, tmp_path, monkeypatch):

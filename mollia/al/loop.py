@@ -45,13 +45,17 @@ from mollia.al.checkpoint import LabelledItems, RunState, metrics_document
 from mollia.al.config import ALConfig, ConfigError
 from mollia.al.loss import discrepancy_weights, lambda_schedule
 from mollia.al.memory import peak_memory_mb, reset_peak
-from mollia.al.records import added_rows, initial_row_fields, test_metrics
+from mollia.al.records import added_rows, initial_row_fields
 from mollia.annotators.types import LabelledSet
 from mollia.data.dataset import Dataset
 from mollia.errors import DataError
 from mollia.probes.table import ProbeTable
 
 log = logging.getLogger(__name__)
+
+# scores one iteration's test predictions: (y_true, y_pred, n_labels) -> {"micro_f1": ..., ...}.
+# Scoring against ground truth is the study's: the driver is given it (mollia.study.scoring.test_metrics).
+TestScorer = Callable[[np.ndarray, np.ndarray, int], dict]
 
 # independent random streams of a run, each a pure function of (seed, stream, iteration)
 _POOL, _INITIAL, _QUERY, _TRAIN, _HOLDOUT = 0, 1, 2, 3, 4
@@ -142,8 +146,10 @@ class ActiveLearner:
     """
 
     def __init__(self, config: ALConfig, data: ALData, n_labels: int, annotation, backbone, strategy,
-                 consistency: np.ndarray | None = None, labelled: LabelledItems | None = None):
+                 consistency: np.ndarray | None = None, labelled: LabelledItems | None = None, *,
+                 score_test: TestScorer):
         self.config = config
+        self.score_test = score_test
         self.data = data
         self.annotation = annotation
         self.backbone = backbone
@@ -226,9 +232,9 @@ class ActiveLearner:
         return int(len(self.data.val)) if self.config.early_stopping == "validation" else 0
 
     def evaluate(self) -> dict[str, float]:
-        """Test-split metrics of the current model."""
+        """Test-split metrics of the current model, scored by ``score_test`` (the study's)."""
         pred = self.backbone.predict_proba(self.data.test).argmax(axis=1)
-        return test_metrics(self.data.labels[self.data.test], pred, self.n_labels)
+        return self.score_test(self.data.labels[self.data.test], pred, self.n_labels)
 
     # -- whole iterations ------------------------------------------------------------------------
     def initialize(self) -> dict:
@@ -284,10 +290,14 @@ def _text_features(config: ALConfig, dataset_name: str, data: ALData, embed_fn: 
 
 
 def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None, probes: ProbeTable | None = None,
-           *, embed_fn: EmbedFn | None = None, annotator_factory: AnnotatorFactory | None = None,
-           encoder_loader=None, on_iteration: Callable[[dict], None] | None = None,
-           progress: bool = True, wait: bool = False) -> dict:
+           *, score_test: TestScorer, embed_fn: EmbedFn | None = None,
+           annotator_factory: AnnotatorFactory | None = None, encoder_loader=None,
+           on_iteration: Callable[[dict], None] | None = None, progress: bool = True, wait: bool = False) -> dict:
     """Run (or resume) one AL configuration; returns the metrics.json document.
+
+    ``score_test(y_true, y_pred, n_labels) -> dict`` scores each iteration's model on the test
+    split: scoring against ground truth is the study's (`mollia.study.scoring.test_metrics`;
+    `mollia.study.active_learning.run_al` is this driver with it).
 
     The driver of `ActiveLearner`: loads the inputs, restores a saved run (labelled set, annotation,
     model), runs the remaining iterations and writes each one's records and state atomically.
@@ -303,12 +313,13 @@ def run_al(config: ALConfig, out_dir: str | Path, dataset: Dataset | None = None
     from mollia.al.runlock import run_lock
 
     with run_lock(out_dir, wait=wait, on_wait=lambda message: log.warning("%s", message)):
-        return _run_locked(config, out_dir, dataset, probes, embed_fn=embed_fn, annotator_factory=annotator_factory,
-                           encoder_loader=encoder_loader, on_iteration=on_iteration, progress=progress)
+        return _run_locked(config, out_dir, dataset, probes, score_test=score_test, embed_fn=embed_fn,
+                           annotator_factory=annotator_factory, encoder_loader=encoder_loader,
+                           on_iteration=on_iteration, progress=progress)
 
 
 def _run_locked(config: ALConfig, out_dir: str | Path, dataset: Dataset | None, probes: ProbeTable | None, *,
-                embed_fn, annotator_factory, encoder_loader, on_iteration, progress: bool) -> dict:
+                score_test, embed_fn, annotator_factory, encoder_loader, on_iteration, progress: bool) -> dict:
     params = config.to_params()
     state_io = RunState(out_dir)
     saved = state_io.load(params)
@@ -319,7 +330,7 @@ def _run_locked(config: ALConfig, out_dir: str | Path, dataset: Dataset | None, 
 
     rows, start = ([], 0) if saved is None else (list(saved["rows"]), int(saved["iteration"]) + 1)
     try:
-        learner = _build_learner(config, state_io, saved, dataset, probes, embed_fn=embed_fn,
+        learner = _build_learner(config, state_io, saved, dataset, probes, score_test=score_test, embed_fn=embed_fn,
                                  annotator_factory=annotator_factory, encoder_loader=encoder_loader, progress=progress)
         return _iterate(config, params, state_io, learner, rows, start, on_iteration, progress)
     except KeyboardInterrupt:
@@ -389,7 +400,7 @@ def _interrupted(state_io: RunState, params: dict):
 
 
 def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dataset: Dataset | None,
-                   probes: ProbeTable | None, *, embed_fn, annotator_factory, encoder_loader,
+                   probes: ProbeTable | None, *, score_test, embed_fn, annotator_factory, encoder_loader,
                    progress: bool) -> ActiveLearner:
     """Load (or take) the dataset and probes, annotate the pool once (or reload that annotation),
     build the backbone and strategy, and restore the labelled set and model of ``saved``."""
@@ -432,4 +443,5 @@ def _build_learner(config: ALConfig, state_io: RunState, saved: dict | None, dat
     if saved is not None:
         labelled = LabelledItems(**saved["labelled"])
         backbone.load_state_dict(state_io.load_model(int(saved["iteration"])))
-    return ActiveLearner(config, data, K, annotation, backbone, strategy, consistency, labelled)
+    return ActiveLearner(config, data, K, annotation, backbone, strategy, consistency, labelled,
+                         score_test=score_test)

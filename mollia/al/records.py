@@ -1,24 +1,12 @@
-"""Per-iteration records of an AL run (the ``rows`` of metrics.json): test metrics, the quality of
-the labels just added, negative labels, and how well the annotation discrepancy (and, for Fig. 6,
-entropy, margin and LLM consistency) flags wrong annotations. All ground truth used here is for
-evaluation only; none of it flows back into training or the annotator."""
+"""Per-iteration records of an AL run (the ``rows`` of metrics.json): the quality of the labels
+just added, negative labels, and how well the annotation discrepancy (and, for Fig. 6, entropy,
+margin and LLM consistency) flags wrong annotations. All ground truth used here is for evaluation
+only; none of it flows back into training or the annotator. The test-split scores (micro-F1, ...)
+are the study's (`mollia.study.scoring.test_metrics`), passed to the driver as ``score_test``."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
-
-
-def test_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> dict[str, float]:
-    """micro-F1 (the paper's metric; equals accuracy for single-label data), accuracy, macro-F1, and
-    the number of test items they were computed on."""
-    labels = list(range(n_labels))
-    return {
-        "n_test": int(len(y_true)),
-        "micro_f1": float(f1_score(y_true, y_pred, labels=labels, average="micro", zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-    }
 
 
 def entropy(proba: np.ndarray) -> np.ndarray:

@@ -118,7 +118,7 @@ def config_from_args(args: argparse.Namespace):
 def cmd_al(args: argparse.Namespace) -> int:
     import torch
 
-    from mollia.al.loop import run_al
+    from mollia.study.active_learning import run_al
 
     if args.threads < 1:
         raise MolliaError(f"--threads must be >= 1, got {args.threads}")

@@ -1,4 +1,5 @@
-"""Notebook 03: learning-curve plots of AL runs (micro-F1 against the labelled-set size)."""
+"""Notebooks 03, 04, 05, 07 (and ``mollia al``): run AL with the study's test scoring, and
+learning-curve plots of AL runs (micro-F1 against the labelled-set size)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+
+
+def run_al(config, out_dir: str | Path, dataset=None, probes=None, **kwargs) -> dict:
+    """`mollia.al.loop.run_al` (run or resume one AL configuration, writing metrics.json) with each
+    iteration scored on the test split by `mollia.study.scoring.test_metrics`."""
+    from mollia.al.loop import run_al as drive
+    from mollia.study.scoring import test_metrics
+
+    return drive(config, out_dir, dataset, probes, score_test=test_metrics, **kwargs)
 
 
 def curve_frame(runs: Mapping[str, dict]) -> pd.DataFrame:
