@@ -16,6 +16,15 @@ class UnknownNameError(MolliaError, KeyError):
         return self.args[0]
 
 
+def lookup(kind: str, table, name: str):
+    """``table[name]`` for a registry ``table`` of ``kind`` (dataset, model, ...); an unknown name
+    raises `UnknownNameError` listing the known ones."""
+    try:
+        return table[name]
+    except KeyError:
+        raise UnknownNameError(kind, name, table) from None
+
+
 class DataError(MolliaError, ValueError):
     """Bad input data: missing column, empty text, label outside the list, too few items."""
 

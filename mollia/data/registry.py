@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from mollia.errors import UnknownNameError
+from mollia.errors import lookup
 
 if TYPE_CHECKING:  # pragma: no cover
     from mollia.data.dataset import Dataset
@@ -209,10 +209,7 @@ REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
 
 def get(name: str) -> DatasetSpec:
     """The spec of dataset ``name``; `UnknownNameError` (listing the known names) otherwise."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("dataset", name, REGISTRY) from None
+    return lookup("dataset", REGISTRY, name)
 
 
 def names() -> list[str]:

@@ -21,7 +21,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from mollia.errors import UnknownNameError
+from mollia.errors import lookup
 
 Kind = Literal["causal", "encoder"]
 Assembly = Literal["gguf", "folder"]
@@ -247,10 +247,7 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 
 def get(name: str) -> ModelSpec:
     """The spec of a short model name; an unknown name raises UnknownNameError listing the known ones."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise UnknownNameError("model", name, MODELS) from None
+    return lookup("model", MODELS, name)
 
 
 def names(kind: Kind | None = None, source: str | None = None) -> list[str]:
