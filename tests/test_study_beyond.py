@@ -152,7 +152,7 @@ def test_noise_aware_arms_are_paired_with_the_robust_loss_on_their_own_annotator
     assert front.loc["molam · robust loss (W_d + L_neg)", "vs_robust_mean"] == pytest.approx(0.0)
 
 
-def test_arms_that_stop_on_annotated_labels_are_their_own_arms(results):
+def test_arms_that_stop_on_annotated_labels_are_their_own_arms(results, tmp_path):
     """early_stopping="annotated" (no validation labels): a separate arm, never mixed with the arm that
     stops on the validation split; the goals' reference stays the paper's oracle (validation), and the
     arm is also paired with the oracle that stops the same way."""
@@ -177,6 +177,9 @@ def test_arms_that_stop_on_annotated_labels_are_their_own_arms(results):
     assert "stops on annotated labels" in strict_claim["evidence"]
     protocol_claim = claims.loc[[c for c in claims.index if "as in the paper" in c][0]]
     assert "stops on annotated" not in protocol_claim["evidence"]
+    runs = beyond.run_table(collect(results).al_all)
+    figs = beyond.frontier_figures(front.reset_index(), runs, tmp_path / "figs")
+    assert figs and all(p.exists() for p in figs)
 
 
 def test_arm_names_tell_every_option_apart():
