@@ -119,6 +119,13 @@ def test_costs_add_up(results, tmp_path):
     unknown = beyond.cost_table(front, [], prices).set_index("arm")
     assert np.isnan(unknown.loc["stack · soft", "llm_seconds_per_item"])
     assert unknown.loc["stack · soft", "llm_seconds_source"] == "not stated by the paper"
+    # user-set seconds per item: the probe set's figure, and a dataset's own figure before it
+    given = beyond.Prices(llm_seconds_per_item={"paper-llms": 3.0, "paper-llms:trec": 2.0, "paper-llms:imdb": 9.0})
+    assert beyond.llm_seconds_per_item("paper-llms", "trec", pd.DataFrame(), given) == \
+        (2.0, "params/prices.yaml (paper-llms:trec)")
+    assert beyond.llm_seconds_per_item("paper-llms", "ag_news", pd.DataFrame(), given)[0] == 3.0
+    priced = beyond.cost_table(front, [], given).set_index("arm")
+    assert priced.loc["stack · soft", "llm_seconds_total"] == pytest.approx((INIT + 20) * 2.0)
 
 
 def test_prices_file_errors(tmp_path):

@@ -232,7 +232,8 @@ PAPER_LLM_COMPUTE = ("five 7-9B LLMs (Gemma-2-9B-it, Llama-3.1-8B-Instruct, Mist
 @dataclass(frozen=True)
 class Prices:
     """User-set prices (``params/prices.yaml``): one human label, one hour of the machine that runs
-    the LLMs, and the LLM seconds per item for probe sets whose time was not measured here."""
+    the LLMs, and the LLM seconds per item for probe sets whose time was not measured here, keyed by
+    probe set (``live_probes``) or by probe set and dataset (``live_probes:trec``, which wins)."""
 
     currency: str = "USD"
     human_label: float = 0.0
@@ -291,9 +292,10 @@ def llm_seconds_per_item(probe_set: str, dataset: str, measured: pd.DataFrame, p
         m = measured[measured["probe_set"].eq(probe_set) & measured["dataset"].eq(dataset)]
         if not m.empty:
             return float(m["seconds_per_item"].sum()), f"measured ({', '.join(sorted(set(m['device'])))}; {len(m)} LLMs)"
-    given = (prices.llm_seconds_per_item or {}).get(probe_set)
-    if given is not None:
-        return float(given), "user-set (params/prices.yaml)"
+    given_all = prices.llm_seconds_per_item or {}
+    for key in (f"{probe_set}:{dataset}", probe_set):  # a dataset's own figure before the probe set's
+        if given_all.get(key) is not None:
+            return float(given_all[key]), f"params/prices.yaml ({key})"
     if probe_set == "paper-llms":
         return float("nan"), "not stated by the paper"
     return float("nan"), "not measured"
