@@ -36,10 +36,10 @@ test-slurm: venv
 	PY=$(VPY) scripts/test_slurm.sh
 
 # The notebooks as a static site (no kernel, no network at view time): the executed copies that
-# `make demo` left in results/, the report's tables and figures, the README's results.
+# `make demo` left in results/demo/, the committed evidence's tables and figures, the README's results.
 BOOK ?= build/book
 book: venv
-	$(VPY) -m mollia.study.book --results results --figures figures --out $(BOOK)
+	$(VPY) -m mollia.study.book --results results/demo --tables results/tables --figures figures --out $(BOOK)
 	@echo "open $(BOOK)/index.html"
 
 # JupyterLab on this venv with its own kernel ("Python 3 (mollia)"), opening notebook 00.

@@ -227,3 +227,14 @@ def test_site_renders_in_headless_chromium(site, tmp_path):
             "MathJax was not loaded from the site's own copy"
     finally:
         driver.quit()
+
+
+def test_chosen_run_treats_the_committed_live_probes_as_live(tmp_path):
+    # the demo's TREC live stages replay mollia/data/live_probes (relative, as the grid writes it): a run on
+    # them sorts first by folder name ("dataset=trec_..."), yet the chapter shows the paper-probe run
+    from mollia.probes.replay import LIVE_PROBES_DIR
+
+    results = tmp_path / "results"
+    runs = [(tmp_path / "dataset=trec_a" / "notebook.ipynb", {"dataset": "trec", "probes": str(LIVE_PROBES_DIR)}),
+            (tmp_path / "strategy=b" / "notebook.ipynb", {"dataset": "trec", "probes": "/data/paper-probes"})]
+    assert book.choose_run(runs, {"dataset": "trec"}, results).parent.name == "strategy=b"

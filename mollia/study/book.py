@@ -114,15 +114,20 @@ def _heading_and_paper_line(nb) -> tuple[str, str]:
 
 
 def _is_live_probe_path(value: Any, results: Path) -> bool:
+    """A live probe cache under ``results`` or the committed live probes (not the paper's replayed arrays)."""
+    from mollia.probes.replay import LIVE_PROBES_DIR
+
     if not isinstance(value, str) or not value:
         return False
     path = Path(value)
-    path = path if path.is_absolute() else Path.cwd() / path
-    try:
-        path.resolve().relative_to(results.resolve())
-    except ValueError:
-        return False
-    return True
+    path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+    for live_root in (results, LIVE_PROBES_DIR, REPO / "mollia" / "data" / "live_probes"):
+        try:
+            path.relative_to(Path(live_root).resolve())
+        except ValueError:
+            continue
+        return True
+    return False
 
 
 def executed_runs(results: Path, stem: str) -> list[tuple[Path, dict]]:
@@ -314,11 +319,11 @@ def build_book(results: str | Path = "results", out: str | Path = "build/book", 
         for chapter in chapters:
             nb = _without_stderr(nbformat.read(chapter.executed or chapter.stored, as_version=4))
             if chapter.executed is not None:
-                rel = chapter.executed.relative_to(results).as_posix()
-                source = (f"Executed by the demo: results/{rel} (one of {chapter.n_runs} runs of this notebook; "
+                rel = (results / chapter.executed.relative_to(results)).as_posix()
+                source = (f"Executed by the demo: {rel} (one of {chapter.n_runs} runs of this notebook; "
                           "its parameters are in the cell marked injected-parameters).")
             else:
-                source = (f"Not run by the demo (no finished run under results/{chapter.stem}/): the notebook "
+                source = (f"Not run by the demo (no finished run under {(results / chapter.stem).as_posix()}/): the notebook "
                           "as stored, without outputs. Run it with make lab.")
             if progress:
                 print(f"book: {chapter.href} <- {chapter.executed or chapter.stored}", file=sys.stderr)
@@ -414,13 +419,22 @@ def offline_problems(site: str | Path, link_hosts: Iterable[str] = LINK_HOSTS) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mollia.study.book", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", default="results", help="results root of `make demo` (default: results)")
-    parser.add_argument("--figures", default="figures", help="figures folder (default: figures)")
+    parser.add_argument("--results", default=None,
+                        help="where `make demo` wrote its runs (default: results/demo, or $MOLLIA_RESULTS)")
+    parser.add_argument("--tables", default="results/tables",
+                        help="tables of the results page (default: the committed evidence, results/tables)")
+    parser.add_argument("--figures", default="figures",
+                        help="figures of the results page (default: the committed evidence, figures)")
     parser.add_argument("--out", default="build/book", help="site folder, replaced when complete (default: build/book)")
     parser.add_argument("--notebooks", default=None, help="stored notebooks (default: the repository's notebooks/)")
     args = parser.parse_args(argv)
     try:
-        book = build_book(args.results, args.out, notebooks=args.notebooks, figures=args.figures)
+        if args.results is None:
+            from mollia.study.demo import demo_outputs
+
+            args.results = demo_outputs()[0]
+        book = build_book(args.results, args.out, notebooks=args.notebooks, figures=args.figures,
+                          tables=args.tables)
     except MolliaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
