@@ -242,6 +242,17 @@ def _pick(sorted_p: torch.Tensor, order: torch.Tensor, uniforms: torch.Tensor, t
 
 
 @torch.inference_mode()
+def _tree_node(node_of: dict, node_parent: list, node_token: list, parent: int, token: int) -> int:
+    """The node of ``token`` under ``parent`` in the sampling tree, created on first sight: samples that
+    share a prefix share one row of the next forward."""
+    key = (parent, token)
+    if key not in node_of:
+        node_of[key] = len(node_parent)
+        node_parent.append(parent)
+        node_token.append(token)
+    return node_of[key]
+
+
 def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperature: float, top_p: float,
                          max_new_tokens: int, eos_ids: Sequence[int], pad_id: int, max_rows: int = 64) -> list[list[list[int]]]:
     """T sampled continuations per prompt, token ids up to (not including) the first EOS.
@@ -275,12 +286,7 @@ def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperatur
             if token in eos:
                 continue
             result[b][s].append(token)
-            key = (b, token)
-            if key not in node_of:
-                node_of[key] = len(node_prompt)
-                node_prompt.append(b)
-                node_token.append(token)
-            active.append((slot, node_of[key]))
+            active.append((slot, _tree_node(node_of, node_prompt, node_token, b, token)))
         if not active or steps == 1:
             continue
         index = torch.tensor(node_prompt, device=device)
@@ -303,12 +309,7 @@ def sample_continuations(model, pre: Prefill, uniforms: torch.Tensor, temperatur
                     continue
                 b, s = slots[slot]
                 result[b][s].append(token)
-                key = (node, token)
-                if key not in next_of:
-                    next_of[key] = len(parents)
-                    parents.append(node)
-                    next_token.append(token)
-                next_active.append((slot, next_of[key]))
+                next_active.append((slot, _tree_node(next_of, parents, next_token, node, token)))
             active, node_token = next_active, next_token
             if not active or step == steps - 1:
                 break
