@@ -121,7 +121,7 @@ def _is_live_probe_path(value: Any, results: Path) -> bool:
         return False
     path = Path(value)
     path = (path if path.is_absolute() else Path.cwd() / path).resolve()
-    for live_root in (results, LIVE_PROBES_DIR, REPO / "mollia" / "data" / "live_probes"):
+    for live_root in (results, LIVE_PROBES_DIR):
         try:
             path.relative_to(Path(live_root).resolve())
         except ValueError:
